@@ -1,0 +1,119 @@
+"""The report store interface: where root-cause reports and incidents are kept and searched.
+
+Two backends implement :class:`ReportStore`: SQLite with FTS5 for the embedded runtime
+(:class:`enrichers.sqlite_store.SQLiteReportStore`) and an OpenSearch index for the
+distributed one. Both answer the same calls the same way, so the CLI, the enricher's
+retrieval of past incidents and the tests do not care which one they hold.
+
+Examples
+--------
+>>> hit = SearchHit(report_id="inc-1-v1", incident_id="inc-1", title="Redis memory",
+...                 created_at=0.0, score=1.5, snippet="**Redis** evicted keys")
+>>> hit.report_id, hit.score
+('inc-1-v1', 1.5)
+>>> issubclass(StoreError, ForeshockError)
+True
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.errors import ForeshockError
+from schemas.incident import Incident
+from schemas.report import RootCauseReport
+
+__all__ = ["ReportStore", "SearchHit", "StoreError"]
+
+
+class StoreError(ForeshockError, OSError):
+    """A report store cannot be opened or used (bad path, not a database, missing FTS5).
+
+    Examples
+    --------
+    >>> str(StoreError("cannot open report store at /nope/r.db"))
+    'cannot open report store at /nope/r.db'
+    """
+
+
+class SearchHit(BaseModel):
+    """One full-text search result: which report matched, how well, and where.
+
+    Parameters
+    ----------
+    report_id, incident_id, title, created_at
+        Copied from the matching :class:`~schemas.report.RootCauseReport`.
+    score
+        Relevance, higher is better. Only comparable between hits of one search.
+    snippet
+        A short excerpt of the best-matching field with the matched words highlighted.
+
+    Examples
+    --------
+    >>> SearchHit(report_id="r", incident_id="i", title="t", created_at=1.0, score=0.2,
+    ...           snippet="…").incident_id
+    'i'
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    report_id: str
+    incident_id: str
+    title: str
+    created_at: float
+    score: float = Field(description="Relevance, higher is better (within one search).")
+    snippet: str = Field(description="Excerpt of the best-matching field, matches highlighted.")
+
+
+@runtime_checkable
+class ReportStore(Protocol):
+    """Keeps root-cause reports (full-text searchable) and the incidents they describe.
+
+    Every write is idempotent, so a stage replayed after a restart can write again.
+
+    Examples
+    --------
+    >>> from enrichers.sqlite_store import SQLiteReportStore
+    >>> store: ReportStore = SQLiteReportStore(":memory:")
+    >>> isinstance(store, ReportStore)
+    True
+    >>> store.close()
+    """
+
+    def put(self, report: RootCauseReport) -> bool:
+        """Store ``report``, replacing any report with the same id.
+
+        Returns ``False`` when identical content was already stored (nothing written),
+        ``True`` otherwise.
+        """
+        ...
+
+    def get(self, report_id: str) -> RootCauseReport | None:
+        """The report with this id; else, if it is an incident id, that incident's newest report."""
+        ...
+
+    def search(self, text: str, limit: int = 10) -> list[SearchHit]:
+        """Full-text search over the reports with free user text, best match first.
+
+        Any text is accepted: operators and punctuation are taken literally, never as
+        query syntax.
+        """
+        ...
+
+    def recent(self, limit: int = 10) -> list[RootCauseReport]:
+        """The newest reports (by ``created_at``), newest first."""
+        ...
+
+    def put_incident(self, incident: Incident) -> None:
+        """Insert or update an incident by id; an older ``version`` never replaces a newer one."""
+        ...
+
+    def get_incident(self, incident_id: str) -> Incident | None:
+        """The stored incident with this id, or ``None``."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources; the store must not be used afterwards."""
+        ...

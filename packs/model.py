@@ -1,0 +1,110 @@
+"""The data model of a middleware pack (one ``pack.yaml`` per middleware kind).
+
+Examples
+--------
+>>> spec = MetricSpec(type="counter", role="errors", bad="up")
+>>> spec.suspects("down")
+False
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Bad = Literal["up", "down", "both"]
+
+
+def base_name(metric: str) -> str:
+    """Metric name without its label set: ``a{b="c"}`` → ``a``.
+
+    >>> base_name('node_cpu_seconds_total{mode="idle"}')
+    'node_cpu_seconds_total'
+    """
+    i = metric.find("{")
+    return metric if i < 0 else metric[:i]
+
+
+class MetricSpec(BaseModel):
+    """What one exporter metric means."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["gauge", "counter"] = "gauge"
+    role: str = "other"
+    bad: Bad = "both"
+    unit: str | None = None
+    key: bool = Field(default=False, description="Worth the deep (River) tier too.")
+
+    def suspects(self, direction: str) -> bool:
+        """Whether a change in ``direction`` ('up'/'down') may be a problem."""
+        return self.bad == "both" or self.bad == direction
+
+
+class CapacityPair(BaseModel):
+    used: str
+    limit: str
+    unit: str | None = None
+    danger: Literal["growth", "drop"] = "growth"
+
+
+class Symptom(BaseModel):
+    metric: str
+    direction: Literal["up", "down"]
+    weight: float = 1.0
+
+    def matches(self, metric: str, direction: str) -> bool:
+        if direction != self.direction:
+            return False
+        return metric == self.metric or base_name(metric) == self.metric
+
+
+class Effect(BaseModel):
+    """A symptom this failure mode causes on *another* resource.
+
+    ``relation`` says which: ``host`` (the host the resource runs on),
+    ``dependents`` (resources that depend on it), ``clients_dependencies`` (the other
+    dependencies of its dependents, e.g. the database behind a cache).
+    """
+
+    relation: Literal["host", "dependents", "clients_dependencies"]
+    metric: str
+    direction: Literal["up", "down"]
+    kind: str | None = None
+
+    def matches(self, metric: str, direction: str) -> bool:
+        return direction == self.direction and (
+            metric == self.metric or base_name(metric) == self.metric
+        )
+
+
+class FailureMode(BaseModel):
+    title: str
+    symptoms: list[Symptom]
+    effects: list[Effect] = Field(default_factory=list)
+    checks: list[str] = Field(default_factory=list)
+    remediations: list[str] = Field(default_factory=list)
+
+
+class LogPattern(BaseModel):
+    pattern: str
+    failure_mode: str | None = None
+
+
+class Pack(BaseModel):
+    """Knowledge about one middleware kind."""
+
+    kind: str
+    description: str = ""
+    metrics: dict[str, MetricSpec] = Field(default_factory=dict)
+    capacity: list[CapacityPair] = Field(default_factory=list)
+    failure_modes: dict[str, FailureMode] = Field(default_factory=dict)
+    log_patterns: list[LogPattern] = Field(default_factory=list)
+
+    def metric(self, name: str) -> MetricSpec | None:
+        """Spec of ``name``: an exact entry first, then one for its base name."""
+        spec = self.metrics.get(name)
+        if spec is None:
+            spec = self.metrics.get(base_name(name))
+        return spec

@@ -1,0 +1,217 @@
+"""The ``foreshock`` command line.
+
+Every command has ``--help`` with examples. Exit codes: 0 success, 1 a foreshock error
+(bad input, unknown name: the message says what to fix), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pipelines.cli_eval import eval_app
+from pipelines.cli_reports import reports_app
+from pipelines.settings import default_home
+from schemas.errors import ForeshockError
+
+app = typer.Typer(
+    name="foreshock",
+    help=(
+        "foreshock: online anomaly detection, graph root cause, reports and pages for "
+        "middleware fleets (MySQL/MariaDB, Redis, Kafka, PostgreSQL, OpenSearch).\n\n"
+        "Start with:  foreshock demo   (a simulated fleet, one fault, the whole pipeline)"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+schemas_app = typer.Typer(help="Typed records of every stage boundary.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (speed and memory are measured here, not in tests).",
+                        no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(bench_app, name="bench")
+app.add_typer(reports_app, name="reports")
+app.add_typer(eval_app, name="eval")
+
+console = Console()
+err = Console(stderr=True)
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option("--home", help="State folder (reports.sqlite, alerts.jsonl, dead_letters.jsonl). "
+                 "Default: $FORESHOCK_HOME or ./.foreshock"),
+]
+
+
+def _json(obj: object) -> None:
+    sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode())
+    sys.stdout.write("\n")
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not enabled,
+    )
+
+
+def _run(replay: Path, home: Path, as_json: bool) -> None:
+    from pipelines.embedded import run_replay
+    from pipelines.render import render_result
+    from pipelines.sources.replay import read_replay
+
+    rep = read_replay(replay)
+    with _progress(not as_json and err.is_terminal) as progress:
+        task = progress.add_task("replaying", total=len(rep.batches))
+        result = run_replay(replay, home, on_batch=lambda d, t: progress.update(task, completed=d),
+                            replay=rep)
+    if as_json:
+        _json(result.to_json())
+        return
+    latest = {}
+    for r in result.reports:
+        latest[r.incident_id] = r
+    render_result(console, result, latest)
+
+
+@app.command()
+def demo(
+    fault: Annotated[str, typer.Option(help="Fault to inject (see --list-faults).")] = "redis_memory_exhaustion",
+    seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 1,
+    hours: Annotated[float, typer.Option(help="Hours of simulated time.")] = 4.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
+    list_faults: Annotated[bool, typer.Option("--list-faults", help="Print fault names and exit.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Simulate a fleet with one fault, run the whole pipeline, show incident, causes and report.
+
+    Examples:  foreshock demo  ·  foreshock demo --fault host_cpu_saturation --seed 3  ·
+    foreshock demo --list-faults
+    """
+    from pipelines.sources.simulator import fault_names, simulate
+
+    if list_faults:
+        for name in fault_names():
+            print(name)
+        return
+    base = home or default_home() / "demo"
+    out = base / f"{fault}-seed{seed}"
+    if out.exists():
+        shutil.rmtree(out)
+    with _progress(not as_json and err.is_terminal) as progress:
+        task = progress.add_task(f"simulating {hours:g} h of the fleet", total=None)
+        sim = simulate(fault, seed=seed, hours=hours)
+        replay = sim.write(out / "replay")
+        progress.update(task, completed=1, total=1)
+    if not as_json:
+        console.print(f"simulated fleet: {len(sim.topology.nodes)} resources, {len(sim.series)} series, "
+                      f"{sim.rows():,} samples, fault [b]{fault}[/b] → replay in [cyan]{replay}[/cyan]")
+    _run(replay, out, as_json)
+
+
+@app.command()
+def simulate(
+    fault: Annotated[str, typer.Option(help="Fault name, or 'none' for a quiet run.")],
+    out: Annotated[Path, typer.Option(help="Replay folder to write.")],
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    hours: Annotated[float, typer.Option(help="Hours of simulated time.")] = 6.0,
+) -> None:
+    """Write a replay folder (metrics.csv, topology.yaml, truth.json) of the simulated fleet.
+
+    Example:  foreshock simulate --fault mysql_lock_contention --seed 4 --hours 6 --out /tmp/r4
+    """
+    from pipelines.sources.simulator import simulate as sim
+
+    s = sim(fault, seed=seed, hours=hours)
+    s.write(out)
+    console.print(f"wrote {out} ({s.rows():,} samples of {len(s.series)} series, fault {fault})")
+
+
+@app.command()
+def run(
+    replay: Annotated[Path, typer.Option(help="Replay folder: metrics.csv [+ topology.yaml, truth.json].")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Run the embedded pipeline over a replay folder (any resources and metrics).
+
+    Example:  foreshock run --replay /tmp/r4 --json
+    """
+    _run(replay, home or default_home(), as_json)
+
+
+@app.command()
+def score(
+    input: Annotated[Path, typer.Option("--input", help="CSV with timestamp,value columns.")],
+    output: Annotated[Path, typer.Option("--output", help="CSV to write (input columns + anomaly_score).")],
+    detector: Annotated[str, typer.Option(help="Detector name (fleet, hst, ...).")] = "fleet",
+) -> None:
+    """Replay one series through a detector; write anomaly_score in [0, 1] for every row.
+
+    Example:  foreshock score --input cpu.csv --output scored.csv --detector fleet
+    """
+    from pipelines.score import score_csv
+
+    n = score_csv(input, output, detector)
+    console.print(f"scored {n} rows with {detector} → {output}")
+
+
+@schemas_app.command("export")
+def schemas_export(directory: Annotated[Path, typer.Argument(help="Folder to write into.")]) -> None:
+    """Write <Record>.schema.json (JSON Schema) for every record type."""
+    from schemas.export import export_schemas
+
+    for p in export_schemas(directory):
+        console.print(str(p))
+
+
+@bench_app.command("detect")
+def bench_detect(
+    series: Annotated[int, typer.Option(help="Series in the fleet stream.")] = 10_000,
+    samples: Annotated[int, typer.Option(help="Scrapes of every series.")] = 1_000,
+    river_series: Annotated[int, typer.Option(help="Series River HST runs on (a subset).")] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Fleet tier vs River HalfSpaceTrees (default settings) on the same stream, per core."""
+    from pipelines.bench_detect import run_detect_bench
+
+    res = run_detect_bench(series=series, samples=samples, river_series=river_series)
+    if as_json:
+        _json(res)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"bench detect: {series} series × {samples} scrapes")
+    for c in ("detector", "series", "samples/s per core", "bytes per series"):
+        t.add_column(c)
+    for name in ("fleet", "river_hst"):
+        r = res[name]
+        t.add_row(name, str(r["series"]), f"{r['samples_per_s']:,.0f}", f"{r['bytes_per_series']:,.0f}")
+    console.print(t)
+    console.print(f"ratio fleet / river_hst: [b]{res['ratio']:.0f}×[/b]")
+
+
+def main() -> None:
+    """Console-script entry point: foreshock errors become one clear line and exit code 1."""
+    try:
+        app()
+    except ForeshockError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

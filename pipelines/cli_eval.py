@@ -1,0 +1,137 @@
+"""``foreshock eval``: evaluation commands whose numbers go into docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+eval_app = typer.Typer(help="Evaluate detection and root cause on simulated and public data.",
+                       no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``1-10`` or ``1,3,5`` → list of seeds.
+
+    >>> parse_seeds("1-3"), parse_seeds("4,7")
+    ([1, 2, 3], [4, 7])
+    """
+    out: list[int] = []
+    for part in text.split(","):
+        if "-" in part:
+            a, b = part.split("-", 1)
+            out += list(range(int(a), int(b) + 1))
+        elif part.strip():
+            out.append(int(part))
+    return out
+
+
+def _one(fault: str, seed: int, hours: float, tmp: Path) -> dict[str, Any]:
+    from pipelines.embedded import run_replay
+    from pipelines.sources.simulator import simulate
+
+    folder = simulate(fault, seed=seed, hours=hours).write(tmp / f"{fault}-{seed}")
+    res = run_replay(folder, tmp / f"home-{fault}-{seed}")
+    truth = res.truth or {}
+    true_root = (truth.get("root_cause") or {}).get("resource")
+    true_mode = (truth.get("root_cause") or {}).get("failure_mode")
+    incs = res.incidents
+    rank = None
+    mode_ok = False
+    if incs and true_root:
+        # the incident that holds the true root cause (or the first one)
+        inc = next((i for i in incs if true_root in i.resources), incs[0])
+        names = [c.resource for c in inc.candidates]
+        rank = names.index(true_root) + 1 if true_root in names else None
+        mode_ok = bool(inc.candidates and inc.candidates[0].failure_mode == true_mode)
+    return {"fault": fault, "seed": seed, "incidents": len(incs), "alerts": len(res.alerts),
+            "rank": rank, "mode_ok": mode_ok, "anomalies": sum(a.state == "open" for a in res.anomalies)}
+
+
+@eval_app.command("rca")
+def rca(
+    faults: Annotated[str, typer.Option(help="Comma-separated fault names, or 'all'.")] = "all",
+    seeds: Annotated[str, typer.Option(help="Seeds, e.g. 1-10 or 1,2,5.")] = "1-10",
+    hours: Annotated[float, typer.Option(help="Simulated hours per run.")] = 6.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Root-cause accuracy: every fault × seed, top-1 / top-3 rank of the true root cause,
+    incidents and pages per run (one is right), failure-mode accuracy."""
+    from pipelines.sources.simulator import fault_names
+
+    names = fault_names() if faults == "all" else faults.split(",")
+    seed_list = parse_seeds(seeds)
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        total = len(names) * len(seed_list)
+        from rich.progress import Progress
+
+        with Progress(console=err, transient=True, disable=as_json or not err.is_terminal) as prog:
+            task = prog.add_task("fault × seed runs", total=total)
+            for f in names:
+                for s in seed_list:
+                    rows.append(_one(f, s, hours, Path(d)))
+                    prog.advance(task)
+    summary = _summarise(rows)
+    if as_json:
+        sys.stdout.write(json.dumps({"runs": rows, "summary": summary}, indent=2) + "\n")
+        return
+    t = Table(title=f"root cause over seeds {seeds} ({hours:g} h runs)")
+    for c in ("fault", "runs", "top-1", "top-3", "mode ok", "1 incident", "1 page"):
+        t.add_column(c)
+    for f, s in summary["by_fault"].items():
+        t.add_row(f, str(s["runs"]), f"{s['top1']:.0%}", f"{s['top3']:.0%}", f"{s['mode']:.0%}",
+                  f"{s['one_incident']:.0%}", f"{s['one_page']:.0%}")
+    a = summary["all"]
+    t.add_row("[b]all[/b]", str(a["runs"]), f"[b]{a['top1']:.1%}[/b]", f"[b]{a['top3']:.1%}[/b]",
+              f"{a['mode']:.1%}", f"{a['one_incident']:.1%}", f"{a['one_page']:.1%}")
+    console.print(t)
+
+
+def _summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def stats(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        n = len(rs) or 1
+        return {
+            "runs": len(rs),
+            "top1": sum(r["rank"] == 1 for r in rs) / n,
+            "top3": sum(r["rank"] is not None and r["rank"] <= 3 for r in rs) / n,
+            "mode": sum(r["mode_ok"] for r in rs) / n,
+            "one_incident": sum(r["incidents"] == 1 for r in rs) / n,
+            "one_page": sum(r["alerts"] == 1 for r in rs) / n,
+        }
+
+    by: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by.setdefault(r["fault"], []).append(r)
+    return {"by_fault": {f: stats(rs) for f, rs in by.items()}, "all": stats(rows)}
+
+
+@eval_app.command("quiet")
+def quiet(
+    seeds: Annotated[str, typer.Option(help="Seeds, e.g. 1-10.")] = "1-10",
+    hours: Annotated[float, typer.Option(help="Simulated hours per run.")] = 24.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """False pages: quiet fleets (fault none) must open zero incidents."""
+    rows = []
+    with tempfile.TemporaryDirectory() as d:
+        for s in parse_seeds(seeds):
+            rows.append(_one("none", s, hours, Path(d)))
+    if as_json:
+        sys.stdout.write(json.dumps({"runs": rows}, indent=2) + "\n")
+        return
+    t = Table(title=f"quiet runs ({hours:g} h, fault none)")
+    for c in ("seed", "anomalies", "incidents", "pages"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(str(r["seed"]), str(r["anomalies"]), str(r["incidents"]), str(r["alerts"]))
+    console.print(t)
+    console.print(f"runs with any incident: [b]{sum(r['incidents'] > 0 for r in rows)}[/b] of {len(rows)}")

@@ -1,0 +1,22 @@
+"""Log records as they leave a log source.
+
+Examples
+--------
+>>> LogRecord(timestamp=1.0, resource="mysql-primary", message="Too many connections").level
+'info'
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class LogRecord(BaseModel):
+    """One log line of one resource."""
+
+    timestamp: float
+    resource: str = Field(min_length=1)
+    message: str
+    level: str = "info"
+    template: str | None = Field(default=None, description="Mined template, when known.")
+    attributes: dict[str, str] = Field(default_factory=dict)

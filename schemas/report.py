@@ -1,0 +1,61 @@
+"""Root-cause reports written by an enricher from an incident's evidence.
+
+Examples
+--------
+>>> r = RootCauseReport(id="inc-1-v1", incident_id="inc-1", created_at=0.0, title="t",
+...                     summary="s", root_cause_resource="redis-cache")
+>>> r.markdown().startswith("# t")
+True
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class EvidenceRow(BaseModel):
+    resource: str
+    metric: str
+    onset: float
+    direction: str
+    value: float
+    baseline: float
+    score: float
+
+
+class RootCauseReport(BaseModel):
+    id: str
+    incident_id: str
+    created_at: float
+    title: str
+    summary: str
+    root_cause_resource: str
+    failure_mode: str | None = None
+    causal_chain: list[str] = Field(default_factory=list)
+    evidence: list[EvidenceRow] = Field(default_factory=list)
+    checks: list[str] = Field(default_factory=list)
+    remediations: list[str] = Field(default_factory=list)
+    candidates: list[str] = Field(default_factory=list, description="Ranked resource ids.")
+    narrator: str = "offline"
+
+    def markdown(self) -> str:
+        """Render the report as Markdown, as analysts read it."""
+        lines = [f"# {self.title}", "", self.summary, ""]
+        if self.causal_chain:
+            lines += ["## Causal chain", ""]
+            lines += [f"{i}. {step}" for i, step in enumerate(self.causal_chain, 1)]
+            lines.append("")
+        if self.evidence:
+            lines += ["## Evidence", "", "| resource | metric | onset | dir | value | baseline | score |",
+                      "|---|---|---|---|---|---|---|"]
+            for e in self.evidence:
+                lines.append(
+                    f"| {e.resource} | {e.metric} | {e.onset:.0f} | {e.direction} | "
+                    f"{e.value:.4g} | {e.baseline:.4g} | {e.score:.3f} |"
+                )
+            lines.append("")
+        if self.checks:
+            lines += ["## Suggested checks", ""] + [f"- {c}" for c in self.checks] + [""]
+        if self.remediations:
+            lines += ["## Remediation", ""] + [f"- {c}" for c in self.remediations] + [""]
+        return "\n".join(lines)
