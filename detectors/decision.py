@@ -92,4 +92,3 @@ class EpisodeDecider:
 
     def state_bytes(self) -> int:
         return int(self._run.nbytes + self._quiet.nbytes + self._onset.nbytes + self._active.nbytes)
-

@@ -103,7 +103,9 @@ class RobustBaseline:
 
     def state_bytes(self) -> int:
         """Bytes of learned state held, all series together."""
-        return int(self._level.nbytes + self._scale.nbytes + self._season.nbytes + self._count.nbytes)
+        return int(
+            self._level.nbytes + self._scale.nbytes + self._season.nbytes + self._count.nbytes
+        )
 
     @property
     def n_series(self) -> int:

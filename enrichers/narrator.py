@@ -63,9 +63,12 @@ class OfflineNarrator:
         )
         if top is None:
             return RootCauseReport(
-                id=f"{incident.id}-v{incident.version}", incident_id=incident.id,
-                created_at=incident.updated_at, title=f"Incident {incident.id}",
-                summary="No candidate could be ranked.", root_cause_resource="unknown",
+                id=f"{incident.id}-v{incident.version}",
+                incident_id=incident.id,
+                created_at=incident.updated_at,
+                title=f"Incident {incident.id}",
+                summary="No candidate could be ranked.",
+                root_cause_resource="unknown",
                 narrator=self.name,
             )
         mode = self._mode(top)
@@ -90,7 +93,9 @@ class OfflineNarrator:
                 f"({', '.join(ev.explained_resources[:6])})"
             )
         if ev.matched_symptoms:
-            why.append(f"its symptoms match the pack's failure mode ({'; '.join(ev.matched_symptoms)})")
+            why.append(
+                f"its symptoms match the pack's failure mode ({'; '.join(ev.matched_symptoms)})"
+            )
         if why:
             parts.append("Reasons: " + "; ".join(why) + ".")
         if len(incident.candidates) > 1:
@@ -101,11 +106,20 @@ class OfflineNarrator:
 
         chain = self._chain(top, anomalies)
         evidence = [
-            EvidenceRow(resource=a.resource, metric=a.metric, onset=a.onset, direction=a.direction,
-                        value=a.value, baseline=a.baseline, score=a.score)
+            EvidenceRow(
+                resource=a.resource,
+                metric=a.metric,
+                onset=a.onset,
+                direction=a.direction,
+                value=a.value,
+                baseline=a.baseline,
+                score=a.score,
+            )
             for a in anomalies
         ]
-        checks = list(mode.checks) if mode else [f"Inspect {top.resource}'s recent changes and logs"]
+        checks = (
+            list(mode.checks) if mode else [f"Inspect {top.resource}'s recent changes and logs"]
+        )
         remediations = list(mode.remediations) if mode else []
         return RootCauseReport(
             id=f"{incident.id}-v{incident.version}",
@@ -137,7 +151,12 @@ class OfflineNarrator:
             if r == top.resource:
                 continue
             path = via.get(r)
-            how = (f" (depends on {top.resource} via {' → '.join(path[1:-1])})" if path and len(path) > 2
-                   else f" (depends on {top.resource})" if path else "")
+            how = (
+                f" (depends on {top.resource} via {' → '.join(path[1:-1])})"
+                if path and len(path) > 2
+                else f" (depends on {top.resource})"
+                if path
+                else ""
+            )
             steps.append(f"{_short(a.onset)} {r}: {_change(a)}{how}")
         return steps

@@ -85,7 +85,9 @@ class NetworkXGraph:
     def hosts_of(self, resource: str) -> set[str]:
         if resource not in self._g:
             return set()
-        return {t for _, t, d in self._g.out_edges(resource, data=True) if d.get("type") == "runs_on"}
+        return {
+            t for _, t, d in self._g.out_edges(resource, data=True) if d.get("type") == "runs_on"
+        }
 
     def dependency_path(self, dependent: str, dependency: str) -> list[str] | None:
         try:

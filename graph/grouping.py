@@ -96,17 +96,19 @@ class IncidentGrouper:
     def process(self, a: Anomaly) -> list[Incident]:
         key = a.series
         if a.state == "closed":
-            out = []
             for g in self._groups:
                 if key in g.open_series and not g.resolved:
                     g.open_series.discard(key)
                     g.last_activity = max(g.last_activity, a.detected_at)
-            return out
+            return []
         live = [g for g in self._groups if not g.resolved and self._near(g, a)]
         if not live:
             digest = hashlib.sha1(f"{a.resource}|{a.metric}|{a.onset:.0f}".encode()).hexdigest()
-            g = _Group(id=f"inc-{int(a.onset)}-{digest[:6]}", first_onset=a.onset,
-                       last_activity=a.detected_at)
+            g = _Group(
+                id=f"inc-{int(a.onset)}-{digest[:6]}",
+                first_onset=a.onset,
+                last_activity=a.detected_at,
+            )
             self._groups.append(g)
         else:
             g = live[0]
@@ -177,7 +179,11 @@ class IncidentGrouper:
                 g.resolved = True
                 assert g.emitted is not None
                 g.emitted = g.emitted.model_copy(
-                    update={"status": "resolved", "updated_at": now, "version": g.emitted.version + 1}
+                    update={
+                        "status": "resolved",
+                        "updated_at": now,
+                        "version": g.emitted.version + 1,
+                    }
                 )
                 out.append(g.emitted)
         return out
@@ -186,7 +192,7 @@ class IncidentGrouper:
         return pickle.dumps((self._groups, self.suppressed))
 
     def restore(self, state: bytes) -> None:
-        self._groups, self.suppressed = pickle.loads(state)  # noqa: S301 - our own snapshot
+        self._groups, self.suppressed = pickle.loads(state)
 
     def drain(self) -> Iterable[Incident]:
         """Incidents still open at the end of a finite replay (not resolved)."""

@@ -79,7 +79,9 @@ class RootCauseRanker:
         self.onset_tau = onset_tau
         self.weights = weights
 
-    def best_mode(self, resource: str, own: Sequence[Anomaly]) -> tuple[str | None, float, list[str]]:
+    def best_mode(
+        self, resource: str, own: Sequence[Anomaly]
+    ) -> tuple[str | None, float, list[str]]:
         """Failure mode of the resource's pack best matched by its anomalies."""
         pack = self.packs.packs.get(self.graph.kind(resource))
         if pack is None or not own:
@@ -113,16 +115,16 @@ class RootCauseRanker:
             targets = {t for t in targets if self.graph.kind(t) == effect.kind}
         return targets
 
-    def _explains(
-        self, cand: str, mode: FailureMode | None, a: Anomaly, below: set[str]
-    ) -> bool:
+    def _explains(self, cand: str, mode: FailureMode | None, a: Anomaly, below: set[str]) -> bool:
         if a.resource == cand:
             return True
         if a.resource in below and (a.role or "other") not in INTRINSIC_ROLES:
             return True
         if mode is not None:
             for eff in mode.effects:
-                if eff.matches(a.metric, a.direction) and a.resource in self._effect_targets(cand, eff):
+                if eff.matches(a.metric, a.direction) and a.resource in self._effect_targets(
+                    cand, eff
+                ):
                     return True
         return False
 

@@ -61,8 +61,9 @@ def guess_spec(metric: str) -> MetricSpec:
     ('counter', 'both')
     """
     name = base_name(metric)
-    kind = "counter" if name.endswith(_COUNTER_SUFFIXES) else "gauge"
-    return MetricSpec(type=kind, role="other", bad="both")
+    if name.endswith(_COUNTER_SUFFIXES):
+        return MetricSpec(type="counter", role="other", bad="both")
+    return MetricSpec(type="gauge", role="other", bad="both")
 
 
 class PackIndex:

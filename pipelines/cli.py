@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipelines.cli_eval import eval_app
@@ -34,8 +34,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 schemas_app = typer.Typer(help="Typed records of every stage boundary.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks (speed and memory are measured here, not in tests).",
-                        no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks (speed and memory are measured here, not in tests).", no_args_is_help=True
+)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(bench_app, name="bench")
 app.add_typer(reports_app, name="reports")
@@ -46,13 +47,18 @@ err = Console(stderr=True)
 
 HomeOpt = Annotated[
     Path | None,
-    typer.Option("--home", help="State folder (reports.sqlite, alerts.jsonl, dead_letters.jsonl). "
-                 "Default: $FORESHOCK_HOME or ./.foreshock"),
+    typer.Option(
+        "--home",
+        help="State folder (reports.sqlite, alerts.jsonl, dead_letters.jsonl). "
+        "Default: $FORESHOCK_HOME or ./.foreshock",
+    ),
 ]
 
 
 def _json(obj: object) -> None:
-    sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode())
+    sys.stdout.write(
+        orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode()
+    )
     sys.stdout.write("\n")
 
 
@@ -76,8 +82,9 @@ def _run(replay: Path, home: Path, as_json: bool) -> None:
     rep = read_replay(replay)
     with _progress(not as_json and err.is_terminal) as progress:
         task = progress.add_task("replaying", total=len(rep.batches))
-        result = run_replay(replay, home, on_batch=lambda d, t: progress.update(task, completed=d),
-                            replay=rep)
+        result = run_replay(
+            replay, home, on_batch=lambda d, t: progress.update(task, completed=d), replay=rep
+        )
     if as_json:
         _json(result.to_json())
         return
@@ -89,11 +96,15 @@ def _run(replay: Path, home: Path, as_json: bool) -> None:
 
 @app.command()
 def demo(
-    fault: Annotated[str, typer.Option(help="Fault to inject (see --list-faults).")] = "redis_memory_exhaustion",
+    fault: Annotated[
+        str, typer.Option(help="Fault to inject (see --list-faults).")
+    ] = "redis_memory_exhaustion",
     seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 1,
     hours: Annotated[float, typer.Option(help="Hours of simulated time.")] = 4.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
-    list_faults: Annotated[bool, typer.Option("--list-faults", help="Print fault names and exit.")] = False,
+    list_faults: Annotated[
+        bool, typer.Option("--list-faults", help="Print fault names and exit.")
+    ] = False,
     home: HomeOpt = None,
 ) -> None:
     """Simulate a fleet with one fault, run the whole pipeline, show incident, causes and report.
@@ -117,8 +128,10 @@ def demo(
         replay = sim.write(out / "replay")
         progress.update(task, completed=1, total=1)
     if not as_json:
-        console.print(f"simulated fleet: {len(sim.topology.nodes)} resources, {len(sim.series)} series, "
-                      f"{sim.rows():,} samples, fault [b]{fault}[/b] → replay in [cyan]{replay}[/cyan]")
+        console.print(
+            f"simulated fleet: {len(sim.topology.nodes)} resources, {len(sim.series)} series, "
+            f"{sim.rows():,} samples, fault [b]{fault}[/b] → replay in [cyan]{replay}[/cyan]"
+        )
     _run(replay, out, as_json)
 
 
@@ -142,7 +155,9 @@ def simulate(
 
 @app.command()
 def run(
-    replay: Annotated[Path, typer.Option(help="Replay folder: metrics.csv [+ topology.yaml, truth.json].")],
+    replay: Annotated[
+        Path, typer.Option(help="Replay folder: metrics.csv [+ topology.yaml, truth.json].")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
     home: HomeOpt = None,
 ) -> None:
@@ -156,7 +171,9 @@ def run(
 @app.command()
 def score(
     input: Annotated[Path, typer.Option("--input", help="CSV with timestamp,value columns.")],
-    output: Annotated[Path, typer.Option("--output", help="CSV to write (input columns + anomaly_score).")],
+    output: Annotated[
+        Path, typer.Option("--output", help="CSV to write (input columns + anomaly_score).")
+    ],
     detector: Annotated[str, typer.Option(help="Detector name (fleet, hst, ...).")] = "fleet",
 ) -> None:
     """Replay one series through a detector; write anomaly_score in [0, 1] for every row.
@@ -170,7 +187,9 @@ def score(
 
 
 @schemas_app.command("export")
-def schemas_export(directory: Annotated[Path, typer.Argument(help="Folder to write into.")]) -> None:
+def schemas_export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write into.")],
+) -> None:
     """Write <Record>.schema.json (JSON Schema) for every record type."""
     from schemas.export import export_schemas
 
@@ -199,7 +218,9 @@ def bench_detect(
         t.add_column(c)
     for name in ("fleet", "river_hst"):
         r = res[name]
-        t.add_row(name, str(r["series"]), f"{r['samples_per_s']:,.0f}", f"{r['bytes_per_series']:,.0f}")
+        t.add_row(
+            name, str(r["series"]), f"{r['samples_per_s']:,.0f}", f"{r['bytes_per_series']:,.0f}"
+        )
     console.print(t)
     console.print(f"ratio fleet / river_hst: [b]{res['ratio']:.0f}×[/b]")
 
@@ -209,7 +230,7 @@ def main() -> None:
     try:
         app()
     except ForeshockError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         raise SystemExit(1) from None
 
 

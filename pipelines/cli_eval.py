@@ -12,8 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-eval_app = typer.Typer(help="Evaluate detection and root cause on simulated and public data.",
-                       no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Evaluate detection and root cause on simulated and public data.", no_args_is_help=True
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -52,8 +53,15 @@ def _one(fault: str, seed: int, hours: float, tmp: Path) -> dict[str, Any]:
         names = [c.resource for c in inc.candidates]
         rank = names.index(true_root) + 1 if true_root in names else None
         mode_ok = bool(inc.candidates and inc.candidates[0].failure_mode == true_mode)
-    return {"fault": fault, "seed": seed, "incidents": len(incs), "alerts": len(res.alerts),
-            "rank": rank, "mode_ok": mode_ok, "anomalies": sum(a.state == "open" for a in res.anomalies)}
+    return {
+        "fault": fault,
+        "seed": seed,
+        "incidents": len(incs),
+        "alerts": sum(a.action == "trigger" for a in res.alerts),
+        "rank": rank,
+        "mode_ok": mode_ok,
+        "anomalies": sum(a.state == "open" for a in res.anomalies),
+    }
 
 
 @eval_app.command("rca")
@@ -88,11 +96,25 @@ def rca(
     for c in ("fault", "runs", "top-1", "top-3", "mode ok", "1 incident", "1 page"):
         t.add_column(c)
     for f, s in summary["by_fault"].items():
-        t.add_row(f, str(s["runs"]), f"{s['top1']:.0%}", f"{s['top3']:.0%}", f"{s['mode']:.0%}",
-                  f"{s['one_incident']:.0%}", f"{s['one_page']:.0%}")
+        t.add_row(
+            f,
+            str(s["runs"]),
+            f"{s['top1']:.0%}",
+            f"{s['top3']:.0%}",
+            f"{s['mode']:.0%}",
+            f"{s['one_incident']:.0%}",
+            f"{s['one_page']:.0%}",
+        )
     a = summary["all"]
-    t.add_row("[b]all[/b]", str(a["runs"]), f"[b]{a['top1']:.1%}[/b]", f"[b]{a['top3']:.1%}[/b]",
-              f"{a['mode']:.1%}", f"{a['one_incident']:.1%}", f"{a['one_page']:.1%}")
+    t.add_row(
+        "[b]all[/b]",
+        str(a["runs"]),
+        f"[b]{a['top1']:.1%}[/b]",
+        f"[b]{a['top3']:.1%}[/b]",
+        f"{a['mode']:.1%}",
+        f"{a['one_incident']:.1%}",
+        f"{a['one_page']:.1%}",
+    )
     console.print(t)
 
 
@@ -134,4 +156,6 @@ def quiet(
     for r in rows:
         t.add_row(str(r["seed"]), str(r["anomalies"]), str(r["incidents"]), str(r["alerts"]))
     console.print(t)
-    console.print(f"runs with any incident: [b]{sum(r['incidents'] > 0 for r in rows)}[/b] of {len(rows)}")
+    console.print(
+        f"runs with any incident: [b]{sum(r['incidents'] > 0 for r in rows)}[/b] of {len(rows)}"
+    )

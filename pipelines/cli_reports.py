@@ -16,7 +16,10 @@ from pipelines.settings import default_home
 reports_app = typer.Typer(help="Search and read root-cause reports.", no_args_is_help=True)
 console = Console()
 
-HomeOpt = Annotated[Path | None, typer.Option("--home", help="State folder (default $FORESHOCK_HOME or ./.foreshock).")]
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option("--home", help="State folder (default $FORESHOCK_HOME or ./.foreshock)."),
+]
 
 
 def _store(home: Path | None):  # type: ignore[no-untyped-def]
@@ -25,8 +28,10 @@ def _store(home: Path | None):  # type: ignore[no-untyped-def]
 
     path = (home or default_home()) / "reports.sqlite"
     if not path.exists():
-        raise ConfigError(f"no report store at {path}: run `foreshock demo` or `foreshock run` first, "
-                          "or pass --home")
+        raise ConfigError(
+            f"no report store at {path}: run `foreshock demo` or `foreshock run` first, "
+            "or pass --home"
+        )
     return SQLiteReportStore(path)
 
 
@@ -55,7 +60,9 @@ def search(
 
 @reports_app.command("show")
 def show(
-    report_id: Annotated[str, typer.Argument(help="Report id, or an incident id for its newest report.")],
+    report_id: Annotated[
+        str, typer.Argument(help="Report id, or an incident id for its newest report.")
+    ],
     home: HomeOpt = None,
 ) -> None:
     """Print one report as Markdown."""
@@ -64,12 +71,16 @@ def show(
     if report is None:
         from schemas.errors import UnknownNameError
 
-        raise UnknownNameError(f"no report or incident {report_id!r} (try `foreshock reports list`)")
+        raise UnknownNameError(
+            f"no report or incident {report_id!r} (try `foreshock reports list`)"
+        )
     console.print(Markdown(report.markdown()))
 
 
 @reports_app.command("list")
-def list_reports(limit: Annotated[int, typer.Option(help="How many.")] = 20, home: HomeOpt = None) -> None:
+def list_reports(
+    limit: Annotated[int, typer.Option(help="How many.")] = 20, home: HomeOpt = None
+) -> None:
     """The newest reports."""
     with _store(home) as store:
         reports = store.recent(limit)

@@ -83,8 +83,11 @@ class RunResult:
             "samples": self.samples,
             "series": self.series,
             "rows": self.rows,
-            "dead_letters": {"total": sum(self.dead_letters.values()), "by_reason": self.dead_letters,
-                             "path": str(self.dead_letters_path)},
+            "dead_letters": {
+                "total": sum(self.dead_letters.values()),
+                "by_reason": self.dead_letters,
+                "path": str(self.dead_letters_path),
+            },
             "reordered_rows": self.reordered,
             "alerts": [a.model_dump() for a in self.alerts],
             "reports": [r.id for r in self.reports],
@@ -122,8 +125,9 @@ def run_replay(
     started = time.perf_counter()
     rep = replay or read_replay(folder)
     home.mkdir(parents=True, exist_ok=True)
-    result = RunResult(replay=folder, home=home, rows=rep.rows, reordered=rep.reordered,
-                       truth=rep.truth)
+    result = RunResult(
+        replay=folder, home=home, rows=rep.rows, reordered=rep.reordered, truth=rep.truth
+    )
     dead = JsonlDeadLetterSink(result.dead_letters_path)
     for letter in rep.dead_letters:
         dead.send(letter)

@@ -19,17 +19,26 @@ def candidates_table(incident: Incident, limit: int = 5) -> Table:
         t.add_column(col, overflow="fold")
     for i, c in enumerate(incident.candidates[:limit], 1):
         p = c.evidence.parts
-        why = (f"dir {p.direction:.2f} · onset {p.onset:.2f} · "
-               f"pack {p.knowledge:.2f} · strength {p.strength:.2f}")
+        why = (
+            f"dir {p.direction:.2f} · onset {p.onset:.2f} · "
+            f"pack {p.knowledge:.2f} · strength {p.strength:.2f}"
+        )
         t.add_row(
-            str(i), c.resource, c.kind, c.failure_mode or "—", f"{c.score:.3f}",
+            str(i),
+            c.resource,
+            c.kind,
+            c.failure_mode or "—",
+            f"{c.score:.3f}",
             str(len(c.evidence.explained_resources)),
-            clock(c.evidence.onset).split(" ")[1] if c.evidence.onset else "—", why,
+            clock(c.evidence.onset).split(" ")[1] if c.evidence.onset else "—",
+            why,
         )
     return t
 
 
-def render_result(console: Console, result: RunResult, report_for: dict[str, RootCauseReport]) -> None:
+def render_result(
+    console: Console, result: RunResult, report_for: dict[str, RootCauseReport]
+) -> None:
     summary = (
         f"[b]{result.samples:,}[/b] samples of [b]{result.series}[/b] series in "
         f"{result.seconds:.1f} s · [b]{sum(1 for a in result.anomalies if a.state == 'open')}[/b] "
@@ -39,27 +48,40 @@ def render_result(console: Console, result: RunResult, report_for: dict[str, Roo
     dropped = sum(result.dead_letters.values())
     if dropped or result.reordered:
         reasons = ", ".join(f"{n} {r}" for r, n in list(result.dead_letters.items())[:4])
-        summary += (f"\n[yellow]{dropped} row(s) dropped[/yellow]"
-                    + (f" ({reasons})" if reasons else "")
-                    + (f"; {result.reordered} out-of-order row(s) put back in order"
-                       if result.reordered else ""))
+        summary += (
+            f"\n[yellow]{dropped} row(s) dropped[/yellow]"
+            + (f" ({reasons})" if reasons else "")
+            + (
+                f"; {result.reordered} out-of-order row(s) put back in order"
+                if result.reordered
+                else ""
+            )
+        )
     console.print(Panel(summary, title="foreshock run", expand=False))
     if not result.incidents:
         console.print("[green]No incidents: nothing paged.[/green]")
     for inc in result.incidents:
         rc = inc.root_cause
-        head = (f"[b]{inc.id}[/b] · {inc.status} · opened {clock(inc.opened_at)} · "
-                f"{len(inc.anomalies)} anomalies on {len(inc.resources)} resources: "
-                f"{', '.join(inc.resources)}")
+        head = (
+            f"[b]{inc.id}[/b] · {inc.status} · opened {clock(inc.opened_at)} · "
+            f"{len(inc.anomalies)} anomalies on {len(inc.resources)} resources: "
+            f"{', '.join(inc.resources)}"
+        )
         if rc:
-            head += f"\nroot cause: [b red]{rc.resource}[/b red] — {rc.failure_mode or 'unknown mode'}"
+            head += (
+                f"\nroot cause: [b red]{rc.resource}[/b red] — {rc.failure_mode or 'unknown mode'}"
+            )
         console.print(Panel(Group(head, candidates_table(inc)), title="incident", expand=False))
         report = report_for.get(inc.id)
         if report is not None:
-            console.print(Panel(Markdown(report.markdown()), title=f"root-cause report {report.id}"))
+            console.print(
+                Panel(Markdown(report.markdown()), title=f"root-cause report {report.id}")
+            )
     if result.truth and result.truth.get("root_cause"):
         t = result.truth["root_cause"]
-        console.print(f"[dim]ground truth (truth.json): {t['resource']} — {t['failure_mode']}[/dim]")
+        console.print(
+            f"[dim]ground truth (truth.json): {t['resource']} — {t['failure_mode']}[/dim]"
+        )
     console.print(
         f"reports + incidents: [cyan]{result.store_path}[/cyan] "
         f"(try: foreshock reports search --home {result.home} <words>)\n"

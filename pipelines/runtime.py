@@ -59,7 +59,11 @@ class EmbeddedRuntime:
         self.on_batch = on_batch
 
     async def _stage(
-        self, stage: Stage, accepts: tuple[type, ...], inq: asyncio.Queue[Any], outq: asyncio.Queue[Any]
+        self,
+        stage: Stage,
+        accepts: tuple[type, ...],
+        inq: asyncio.Queue[Any],
+        outq: asyncio.Queue[Any],
     ) -> None:
         while True:
             msg = await inq.get()

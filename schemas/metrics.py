@@ -29,7 +29,9 @@ class MetricSample(BaseModel):
 
     timestamp: float = Field(description="Epoch seconds.")
     resource: str = Field(min_length=1, description="Topology node id the series belongs to.")
-    metric: str = Field(min_length=1, description="Exporter metric name, e.g. redis_memory_used_bytes.")
+    metric: str = Field(
+        min_length=1, description="Exporter metric name, e.g. redis_memory_used_bytes."
+    )
     value: float
     labels: dict[str, str] = Field(default_factory=dict)
 

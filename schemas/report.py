@@ -46,8 +46,12 @@ class RootCauseReport(BaseModel):
             lines += [f"{i}. {step}" for i, step in enumerate(self.causal_chain, 1)]
             lines.append("")
         if self.evidence:
-            lines += ["## Evidence", "", "| resource | metric | onset | dir | value | baseline | score |",
-                      "|---|---|---|---|---|---|---|"]
+            lines += [
+                "## Evidence",
+                "",
+                "| resource | metric | onset | dir | value | baseline | score |",
+                "|---|---|---|---|---|---|---|",
+            ]
             for e in self.evidence:
                 lines.append(
                     f"| {e.resource} | {e.metric} | {e.onset:.0f} | {e.direction} | "

@@ -22,7 +22,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-NodeKind = Literal["service", "mysql", "redis", "kafka", "postgresql", "opensearch", "host", "other"]
+NodeKind = Literal[
+    "service", "mysql", "redis", "kafka", "postgresql", "opensearch", "host", "other"
+]
 EdgeType = Literal["depends_on", "replicates_to", "runs_on", "produces_to", "consumes_from"]
 
 #: Edge types whose ``from`` end depends on the ``to`` end (all but ``replicates_to``).

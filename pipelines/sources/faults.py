@@ -56,7 +56,9 @@ class Fault:
     duration: float = 3600.0
 
 
-def _fault(name: str, root: str, mode: str, desc: str, *bends: Bend, duration: float = 3600.0) -> Fault:
+def _fault(
+    name: str, root: str, mode: str, desc: str, *bends: Bend, duration: float = 3600.0
+) -> Fault:
     return Fault(name, root, mode, desc, tuple(bends), duration)
 
 
@@ -66,7 +68,9 @@ FAULTS: dict[str, Fault] = {
     f.name: f
     for f in [
         _fault(
-            "redis_memory_exhaustion", "redis-cache", "memory_exhaustion",
+            "redis_memory_exhaustion",
+            "redis-cache",
+            "memory_exhaustion",
             "Redis fills to maxmemory and evicts keys; misses fall through to MySQL.",
             B("redis-cache", "redis_memory_used_bytes", "toward", 0.997 * REDIS_MAXMEMORY, 0, 900),
             B("redis-cache", "redis_evicted_keys_total", "add", 400, 720, 180),
@@ -80,12 +84,26 @@ FAULTS: dict[str, Fault] = {
             B("web", _P99, "mult", 0.8, 860, 240),
         ),
         _fault(
-            "mysql_connection_exhaustion", "mysql-primary", "connection_exhaustion",
+            "mysql_connection_exhaustion",
+            "mysql-primary",
+            "connection_exhaustion",
             "A connection leak drives MySQL to max_connections; clients get refused.",
-            B("mysql-primary", "mysql_global_status_threads_connected", "toward",
-              MYSQL_MAX_CONNECTIONS, 0, 900),
-            B("mysql-primary", 'mysql_global_status_connection_errors_total{error="max_connections"}',
-              "add", 15, 840, 120),
+            B(
+                "mysql-primary",
+                "mysql_global_status_threads_connected",
+                "toward",
+                MYSQL_MAX_CONNECTIONS,
+                0,
+                900,
+            ),
+            B(
+                "mysql-primary",
+                'mysql_global_status_connection_errors_total{error="max_connections"}',
+                "add",
+                15,
+                840,
+                120,
+            ),
             B("mysql-primary", "mysql_global_status_aborted_connects", "add", 5, 840, 120),
             B("orders", _ERR, "add", 6, 870, 120),
             B("orders", _P99, "mult", 0.8, 870, 120),
@@ -94,14 +112,18 @@ FAULTS: dict[str, Fault] = {
             B("web", _ERR, "add", 4, 900, 120),
         ),
         _fault(
-            "mysql_replication_lag", "mysql-replica", "replication_lag",
+            "mysql_replication_lag",
+            "mysql-replica",
+            "replication_lag",
             "The replica's SQL thread falls behind the primary.",
             B("mysql-replica", "mysql_slave_status_seconds_behind_master", "add", 400, 0, 1200),
             B("mysql-replica", "mysql_global_status_threads_running", "mult", 1.5, 60, 300),
             B("catalog", _P99, "mult", 0.4, 300, 300),
         ),
         _fault(
-            "mysql_lock_contention", "mysql-primary", "lock_contention",
+            "mysql_lock_contention",
+            "mysql-primary",
+            "lock_contention",
             "A long transaction holds row locks; queries wait and turn slow.",
             B("mysql-primary", "mysql_global_status_innodb_row_lock_waits", "add", 40, 0, 180),
             B("mysql-primary", "mysql_global_status_innodb_row_lock_time", "add", 3000, 0, 180),
@@ -114,25 +136,43 @@ FAULTS: dict[str, Fault] = {
             B("web", _P99, "mult", 1.5, 200, 180),
         ),
         _fault(
-            "kafka_consumer_lag", "billing-worker", "slow_consumer",
+            "kafka_consumer_lag",
+            "billing-worker",
+            "slow_consumer",
             "The billing consumer slows down and its group falls behind the topic.",
             B("billing-worker", _PROC, "mult", 4, 0, 300),
             B("billing-worker", "app_messages_processed_total", "mult", -0.6, 60, 300),
             B("billing-worker", _LAG, "add", 50000, 120, 1500),
         ),
         _fault(
-            "kafka_broker_disk_full", "kafka-broker", "disk_full",
+            "kafka_broker_disk_full",
+            "kafka-broker",
+            "disk_full",
             "Retention stops deleting; the broker's log dir fills the disk of host-3.",
             B("kafka-broker", "kafka_log_log_size", "toward", 390e9, 0, 1800),
             B("host-3", 'node_filesystem_avail_bytes{mountpoint="/"}', "toward", 5e8, 0, 1800),
-            B("kafka-broker", "kafka_server_brokertopicmetrics_failedproducerequests_total",
-              "add", 20, 1500, 120),
-            B("kafka-broker", 'kafka_network_requestmetrics_totaltimems{request="Produce"}',
-              "mult", 5, 1500, 120),
+            B(
+                "kafka-broker",
+                "kafka_server_brokertopicmetrics_failedproducerequests_total",
+                "add",
+                20,
+                1500,
+                120,
+            ),
+            B(
+                "kafka-broker",
+                'kafka_network_requestmetrics_totaltimems{request="Produce"}',
+                "mult",
+                5,
+                1500,
+                120,
+            ),
             B("orders", _ERR, "add", 5, 1530, 120),
         ),
         _fault(
-            "host_cpu_saturation", "host-2", "cpu_saturation",
+            "host_cpu_saturation",
+            "host-2",
+            "cpu_saturation",
             "A runaway process saturates the CPU of the MySQL primary's host.",
             B("host-2", 'node_cpu_seconds_total{mode="idle"}', "mult", -0.9, 0, 120),
             B("host-2", "node_load1", "mult", 4, 0, 180),
@@ -143,7 +183,9 @@ FAULTS: dict[str, Fault] = {
             B("web", _P99, "mult", 0.8, 150, 180),
         ),
         _fault(
-            "network_latency", "host-1", "network_degradation",
+            "network_latency",
+            "host-1",
+            "network_degradation",
             "Packet loss on the Redis host's NIC adds latency to every Redis call.",
             B("host-1", "node_netstat_Tcp_RetransSegs", "add", 60, 0, 60),
             B("host-1", 'node_network_receive_bytes_total{device="eth0"}', "mult", -0.2, 30, 60),
@@ -154,7 +196,9 @@ FAULTS: dict[str, Fault] = {
             B("web", _P99, "mult", 1.2, 60, 60),
         ),
         _fault(
-            "redis_down", "redis-cache", "unreachable",
+            "redis_down",
+            "redis-cache",
+            "unreachable",
             "Redis crashes; every read falls through to MySQL and callers time out.",
             B("redis-cache", "redis_up", "toward", 0.0, 0, 15),
             B("redis-cache", "redis_commands_processed_total", "mult", -1.0, 0, 15),

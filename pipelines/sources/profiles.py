@@ -50,8 +50,14 @@ def _host(r: str) -> list[SeriesProfile]:
         SeriesProfile(r, 'node_cpu_seconds_total{mode="idle"}', True, 6.0, -0.12, 0.03),
         SeriesProfile(r, "node_load1", False, 2.0, 0.3, 0.12, lo=0.0),
         SeriesProfile(r, "node_memory_MemAvailable_bytes", False, 16 * GiB, -0.02, 0.004),
-        SeriesProfile(r, 'node_filesystem_avail_bytes{mountpoint="/"}', False, 0.55 * HOST_DISK_SIZE,
-                      0.0, 0.0004),
+        SeriesProfile(
+            r,
+            'node_filesystem_avail_bytes{mountpoint="/"}',
+            False,
+            0.55 * HOST_DISK_SIZE,
+            0.0,
+            0.0004,
+        ),
         SeriesProfile(r, 'node_filesystem_size_bytes{mountpoint="/"}', False, HOST_DISK_SIZE),
         SeriesProfile(r, 'node_network_receive_bytes_total{device="eth0"}', True, 5e6, 0.3, 0.06),
         SeriesProfile(r, "node_netstat_Tcp_RetransSegs", True, 2.0, 0.3, poisson=True),
@@ -62,31 +68,57 @@ def _mysql(r: str, replica: bool) -> list[SeriesProfile]:
     scale = 0.6 if replica else 1.0
     out = [
         SeriesProfile(r, "mysql_up", False, 1.0),
-        SeriesProfile(r, "mysql_global_status_threads_connected", False, 80 * scale, 0.3, 0.04,
-                      integer=True, lo=1, hi=MYSQL_MAX_CONNECTIONS),
+        SeriesProfile(
+            r,
+            "mysql_global_status_threads_connected",
+            False,
+            80 * scale,
+            0.3,
+            0.04,
+            integer=True,
+            lo=1,
+            hi=MYSQL_MAX_CONNECTIONS,
+        ),
         SeriesProfile(r, "mysql_global_variables_max_connections", False, MYSQL_MAX_CONNECTIONS),
-        SeriesProfile(r, "mysql_global_status_threads_running", False, 4 * scale, 0.4, 0.2,
-                      integer=True, lo=1),
+        SeriesProfile(
+            r, "mysql_global_status_threads_running", False, 4 * scale, 0.4, 0.2, integer=True, lo=1
+        ),
         SeriesProfile(r, "mysql_global_status_questions", True, 1500 * scale, 0.35, 0.04),
         SeriesProfile(r, "mysql_global_status_slow_queries", True, 0.05, 0.3, poisson=True),
-        SeriesProfile(r, "mysql_global_status_innodb_row_lock_waits", True, 0.2, 0.3,
-                      poisson=True),
+        SeriesProfile(r, "mysql_global_status_innodb_row_lock_waits", True, 0.2, 0.3, poisson=True),
         SeriesProfile(r, "mysql_global_status_innodb_row_lock_time", True, 20.0, 0.3, 0.5),
-        SeriesProfile(r, 'mysql_global_status_connection_errors_total{error="max_connections"}',
-                      True, 0.0),
+        SeriesProfile(
+            r, 'mysql_global_status_connection_errors_total{error="max_connections"}', True, 0.0
+        ),
         SeriesProfile(r, "mysql_global_status_aborted_connects", True, 0.01, poisson=True),
     ]
     if replica:
-        out.append(SeriesProfile(r, "mysql_slave_status_seconds_behind_master", False, 0.1,
-                                 abs_noise=0.45, integer=True, lo=0))
+        out.append(
+            SeriesProfile(
+                r,
+                "mysql_slave_status_seconds_behind_master",
+                False,
+                0.1,
+                abs_noise=0.45,
+                integer=True,
+                lo=0,
+            )
+        )
     return out
 
 
 def _redis(r: str) -> list[SeriesProfile]:
     return [
         SeriesProfile(r, "redis_up", False, 1.0),
-        SeriesProfile(r, "redis_memory_used_bytes", False, 0.55 * REDIS_MAXMEMORY, 0.05, 0.008,
-                      hi=REDIS_MAXMEMORY),
+        SeriesProfile(
+            r,
+            "redis_memory_used_bytes",
+            False,
+            0.55 * REDIS_MAXMEMORY,
+            0.05,
+            0.008,
+            hi=REDIS_MAXMEMORY,
+        ),
         SeriesProfile(r, "redis_memory_max_bytes", False, REDIS_MAXMEMORY),
         SeriesProfile(r, "redis_evicted_keys_total", True, 0.0),
         SeriesProfile(r, "redis_keyspace_hits_total", True, 4000, 0.35, 0.04),
@@ -101,8 +133,15 @@ def _kafka(r: str) -> list[SeriesProfile]:
     return [
         SeriesProfile(r, "kafka_server_brokertopicmetrics_messagesin_total", True, 800, 0.35, 0.05),
         SeriesProfile(r, "kafka_log_log_size", False, 120e9, 0.0, 0.0005),
-        SeriesProfile(r, 'kafka_network_requestmetrics_totaltimems{request="Produce"}', False, 8.0,
-                      0.2, 0.12, lognormal=True),
+        SeriesProfile(
+            r,
+            'kafka_network_requestmetrics_totaltimems{request="Produce"}',
+            False,
+            8.0,
+            0.2,
+            0.12,
+            lognormal=True,
+        ),
         SeriesProfile(r, "kafka_server_replicamanager_underreplicatedpartitions", False, 0.0),
         SeriesProfile(r, "kafka_server_brokertopicmetrics_failedproducerequests_total", True, 0.0),
     ]
@@ -115,17 +154,39 @@ def _service(r: str, consumer_group: str | None) -> list[SeriesProfile]:
     if consumer_group:
         return [
             SeriesProfile(r, "app_messages_processed_total", True, 200, 0.35, 0.05),
-            SeriesProfile(r, 'app_processing_duration_seconds{quantile="0.99"}', False, 0.05, 0.1,
-                          0.08, lognormal=True),
-            SeriesProfile(r, f'kafka_consumergroup_lag{{consumergroup="{consumer_group}"}}', False,
-                          50, 0.3, 0.3, lognormal=True, integer=True),
+            SeriesProfile(
+                r,
+                'app_processing_duration_seconds{quantile="0.99"}',
+                False,
+                0.05,
+                0.1,
+                0.08,
+                lognormal=True,
+            ),
+            SeriesProfile(
+                r,
+                f'kafka_consumergroup_lag{{consumergroup="{consumer_group}"}}',
+                False,
+                50,
+                0.3,
+                0.3,
+                lognormal=True,
+                integer=True,
+            ),
         ]
     rate, p99 = _SERVICE_RATES.get(r, (100.0, 0.1))
     return [
         SeriesProfile(r, "http_requests_total", True, rate, 0.35, 0.04),
         SeriesProfile(r, "http_request_errors_total", True, 0.3, 0.35, poisson=True),
-        SeriesProfile(r, 'http_request_duration_seconds{quantile="0.99"}', False, p99, 0.15, 0.07,
-                      lognormal=True),
+        SeriesProfile(
+            r,
+            'http_request_duration_seconds{quantile="0.99"}',
+            False,
+            p99,
+            0.15,
+            0.07,
+            lognormal=True,
+        ),
     ]
 
 

@@ -116,7 +116,9 @@ def read_replay(folder: Path) -> Replay:
         cols = {name.strip(): i for i, name in enumerate(header)}
         missing = [c for c in REQUIRED if c not in cols]
         if missing:
-            raise ReplayError(f"{metrics}: header lacks {', '.join(missing)} (has {', '.join(header)})")
+            raise ReplayError(
+                f"{metrics}: header lacks {', '.join(missing)} (has {', '.join(header)})"
+            )
         it, ir, im, iv = (cols[c] for c in REQUIRED)
         width = max(it, ir, im, iv) + 1
         for lineno, row in enumerate(reader, start=2):
@@ -149,8 +151,13 @@ def read_replay(folder: Path) -> Replay:
                 continue
             slot = by_t[t]
             if (resource, metric) in slot:
-                dead.append(DeadLetter(source=where, reason="duplicate sample (same series and timestamp)",
-                                       payload=",".join(row)))
+                dead.append(
+                    DeadLetter(
+                        source=where,
+                        reason="duplicate sample (same series and timestamp)",
+                        payload=",".join(row),
+                    )
+                )
                 continue
             if t < last_t:
                 reordered += 1

@@ -112,7 +112,7 @@ def simulate(
         raise ValueError("hours must be positive")
     topo = topology or load_topology()
     rng = np.random.default_rng(seed)
-    n_t = int(round(hours * 3600 / step))
+    n_t = round(hours * 3600 / step)
     ts = START_EPOCH + step * np.arange(n_t)
     kinds = topo.kinds()
     series: list[SeriesProfile] = []
@@ -181,7 +181,9 @@ def _apply_fault(
             level[i] = level[i] + (amount - level[i]) * intensity
 
 
-def _render(s: SeriesProfile, level: np.ndarray, step: float, rng: np.random.Generator) -> np.ndarray:
+def _render(
+    s: SeriesProfile, level: np.ndarray, step: float, rng: np.random.Generator
+) -> np.ndarray:
     n = len(level)
     if s.counter:
         if s.poisson:
@@ -193,7 +195,7 @@ def _render(s: SeriesProfile, level: np.ndarray, step: float, rng: np.random.Gen
         if rng.random() < _COUNTER_RESET_P:  # a restart: the counter starts from zero
             k = int(rng.integers(n // 4, n))
             total[k:] = np.cumsum(inc[k:])
-        return np.floor(total) if s.poisson else total
+        return np.asarray(np.floor(total) if s.poisson else total, dtype=np.float64)
     if s.lognormal:
         v = level * np.exp(s.noise * rng.standard_normal(n) - 0.5 * s.noise**2)
     else:
@@ -203,7 +205,7 @@ def _render(s: SeriesProfile, level: np.ndarray, step: float, rng: np.random.Gen
     glitch = rng.random(n) < _GLITCH_P
     v = np.where(glitch, v * rng.uniform(1.5, 3.0), v)
     v = np.clip(v, s.lo, s.hi)
-    return np.round(v) if s.integer else v
+    return np.asarray(np.round(v) if s.integer else v, dtype=np.float64)
 
 
 def _drop(values: np.ndarray, rng: np.random.Generator) -> None:

@@ -55,8 +55,10 @@ class AlertStage:
             severity="critical",
             component=top.kind if top else None,
             report_id=f"{inc.id}-v{inc.version}",
-            details={"resources": ", ".join(inc.resources),
-                     "candidates": ", ".join(c.resource for c in inc.candidates[:3])},
+            details={
+                "resources": ", ".join(inc.resources),
+                "candidates": ", ".join(c.resource for c in inc.candidates[:3]),
+            },
         )
 
     def _fire(self, inc: Incident, now: float) -> list[AlertEvent]:
@@ -88,4 +90,4 @@ class AlertStage:
         return pickle.dumps((self._latest, self._triggered, self._resolved))
 
     def restore(self, state: bytes) -> None:
-        self._latest, self._triggered, self._resolved = pickle.loads(state)  # noqa: S301
+        self._latest, self._triggered, self._resolved = pickle.loads(state)

@@ -24,7 +24,9 @@ class CorrelateStage:
     """Thin stage over :class:`IncidentGrouper` and :class:`RootCauseRanker`."""
 
     def __init__(self, graph: GraphBackend, packs: PackIndex | None = None) -> None:
-        self.grouper = IncidentGrouper(graph, RootCauseRanker(graph, packs or PackIndex(load_packs())))
+        self.grouper = IncidentGrouper(
+            graph, RootCauseRanker(graph, packs or PackIndex(load_packs()))
+        )
 
     def process(self, item: Anomaly) -> list[Incident]:
         return self.grouper.process(item)

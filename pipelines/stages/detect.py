@@ -87,7 +87,11 @@ class DetectStage:
             self._bad.append(_DIR[spec.bad])
             self._role.append(spec.role)
             unit = spec.unit
-            self._unit.append(f"{unit}/s" if spec.type == "counter" and unit else ("/s" if spec.type == "counter" else unit))
+            self._unit.append(
+                f"{unit}/s"
+                if spec.type == "counter" and unit
+                else ("/s" if spec.type == "counter" else unit)
+            )
         return sid
 
     @property
@@ -95,9 +99,7 @@ class DetectStage:
         return len(self._keys)
 
     def state_bytes(self) -> int:
-        return (
-            self.detector.state_bytes() + self.rates.state_bytes() + self.decider.state_bytes()
-        )
+        return self.detector.state_bytes() + self.rates.state_bytes() + self.decider.state_bytes()
 
     # -- the stage contract --------------------------------------------------------------
     def process(self, item: MetricBatch) -> list[Anomaly]:
@@ -145,8 +147,16 @@ class DetectStage:
         return out
 
     def _anomaly(
-        self, sid: int, k: int, state: str, onset: float, t: float,
-        scores: np.ndarray, z: np.ndarray, values: np.ndarray, baseline: np.ndarray,
+        self,
+        sid: int,
+        k: int,
+        state: str,
+        onset: float,
+        t: float,
+        scores: np.ndarray,
+        z: np.ndarray,
+        values: np.ndarray,
+        baseline: np.ndarray,
     ) -> Anomaly:
         resource, metric = self._keys[sid]
         zk = float(z[k])
@@ -183,7 +193,7 @@ class DetectStage:
         return pickle.dumps(state)
 
     def restore(self, state: bytes) -> None:
-        s = pickle.loads(state)  # noqa: S301 - our own snapshot
+        s = pickle.loads(state)
         self.kinds = s["kinds"]
         self._ids, self._keys = {}, []
         self._counter, self._bad, self._role, self._unit = [], [], [], []

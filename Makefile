@@ -1,0 +1,42 @@
+# foreshock — the two commands a newcomer runs:
+#   make demo   venv + install + simulated fleet + incident + root-cause report
+#   make test   venv + dev tools + lint + type checks + the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit install clean eval bench
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/foreshock demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+eval: $(STAMP)
+	$(BIN)/foreshock eval rca --seeds 1-10
+	$(BIN)/foreshock eval quiet --seeds 1-10 --hours 24
+
+bench: $(STAMP)
+	$(BIN)/foreshock bench detect
+
+clean:
+	rm -rf $(VENV) .foreshock .mypy_cache .ruff_cache .pytest_cache
