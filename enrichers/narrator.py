@@ -151,12 +151,13 @@ class OfflineNarrator:
             if r == top.resource:
                 continue
             path = via.get(r)
-            how = (
-                f" (depends on {top.resource} via {' → '.join(path[1:-1])})"
-                if path and len(path) > 2
-                else f" (depends on {top.resource})"
-                if path
-                else ""
-            )
+            if path and len(path) > 2:
+                how = f" (depends on {top.resource} via {' → '.join(path[1:-1])})"
+            elif path:
+                how = f" (depends on {top.resource})"
+            elif r in top.evidence.explained_resources:
+                how = f" (an effect of {top.resource}'s {top.failure_mode or 'failure'})"
+            else:
+                how = " (not explained by the root cause)"
             steps.append(f"{_short(a.onset)} {r}: {_change(a)}{how}")
         return steps

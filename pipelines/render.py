@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.table import Table
@@ -14,25 +14,30 @@ from schemas.report import RootCauseReport
 
 
 def candidates_table(incident: Incident, limit: int = 5) -> Table:
+    """Top candidates with the four factors of their score (see docs/design.md)."""
     t = Table(title="Ranked root-cause candidates", title_justify="left", expand=False)
-    for col in ("#", "resource", "kind", "failure mode", "score", "explains", "onset", "why"):
-        t.add_column(col, overflow="fold")
+    t.add_column("#", justify="right")
+    t.add_column("resource", overflow="fold")
+    t.add_column("failure mode", overflow="fold")
+    t.add_column("score", justify="right")
+    for head in ("dir", "onset", "pack", "str"):
+        t.add_column(head, justify="right")
+    t.add_column("first anomaly")
     for i, c in enumerate(incident.candidates[:limit], 1):
         p = c.evidence.parts
-        why = (
-            f"dir {p.direction:.2f} · onset {p.onset:.2f} · "
-            f"pack {p.knowledge:.2f} · strength {p.strength:.2f}"
-        )
+        onset = clock(c.evidence.onset).split(" ")[1] if c.evidence.onset else "—"
         t.add_row(
             str(i),
-            c.resource,
-            c.kind,
+            f"{c.resource} ({c.kind})",
             c.failure_mode or "—",
             f"{c.score:.3f}",
-            str(len(c.evidence.explained_resources)),
-            clock(c.evidence.onset).split(" ")[1] if c.evidence.onset else "—",
-            why,
+            f"{p.direction:.2f}",
+            f"{p.onset:.2f}",
+            f"{p.knowledge:.2f}",
+            f"{p.strength:.2f}",
+            onset,
         )
+    t.caption = "dir: share of the incident it explains · onset: started first · pack: failure-mode match · str: strength"
     return t
 
 
@@ -43,7 +48,7 @@ def render_result(
         f"[b]{result.samples:,}[/b] samples of [b]{result.series}[/b] series in "
         f"{result.seconds:.1f} s · [b]{sum(1 for a in result.anomalies if a.state == 'open')}[/b] "
         f"anomalies → [b]{len(result.incidents)}[/b] incident(s) → "
-        f"[b]{len(result.alerts)}[/b] page(s)"
+        f"[b]{sum(a.action == 'trigger' for a in result.alerts)}[/b] page(s)"
     )
     dropped = sum(result.dead_letters.values())
     if dropped or result.reordered:
@@ -71,7 +76,8 @@ def render_result(
             head += (
                 f"\nroot cause: [b red]{rc.resource}[/b red] — {rc.failure_mode or 'unknown mode'}"
             )
-        console.print(Panel(Group(head, candidates_table(inc)), title="incident", expand=False))
+        console.print(Panel(head, title="incident", expand=False))
+        console.print(candidates_table(inc))
         report = report_for.get(inc.id)
         if report is not None:
             console.print(

@@ -10,6 +10,8 @@ True
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pydantic import BaseModel, Field
 
 
@@ -49,12 +51,13 @@ class RootCauseReport(BaseModel):
             lines += [
                 "## Evidence",
                 "",
-                "| resource | metric | onset | dir | value | baseline | score |",
+                "| resource | metric | onset (UTC) | dir | value | baseline | score |",
                 "|---|---|---|---|---|---|---|",
             ]
             for e in self.evidence:
+                when = datetime.fromtimestamp(e.onset, tz=UTC).strftime("%H:%M:%S")
                 lines.append(
-                    f"| {e.resource} | {e.metric} | {e.onset:.0f} | {e.direction} | "
+                    f"| {e.resource} | {e.metric} | {when} | {e.direction} | "
                     f"{e.value:.4g} | {e.baseline:.4g} | {e.score:.3f} |"
                 )
             lines.append("")

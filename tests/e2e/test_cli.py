@@ -29,8 +29,20 @@ def test_list_faults_prints_one_name_per_line() -> None:
 
 
 def test_demo_json_contract(tmp_path: Path) -> None:
-    out = json.loads(cli("demo", "--fault", "host_cpu_saturation", "--seed", "2", "--hours", "3",
-                         "--json", "--home", str(tmp_path)))
+    out = json.loads(
+        cli(
+            "demo",
+            "--fault",
+            "host_cpu_saturation",
+            "--seed",
+            "2",
+            "--hours",
+            "3",
+            "--json",
+            "--home",
+            str(tmp_path),
+        )
+    )
     assert out["samples"] > 10_000 and out["anomalies"] >= 2
     (inc,) = out["incidents"]
     assert set(inc) >= {"id", "opened_at", "resources", "root_cause", "candidates"}
@@ -41,17 +53,38 @@ def test_demo_json_contract(tmp_path: Path) -> None:
 
 
 def test_demo_shows_incident_report_and_where_it_is_stored(tmp_path: Path) -> None:
-    text = cli("demo", "--fault", "redis_memory_exhaustion", "--hours", "3", "--home", str(tmp_path))
-    for needle in ("Ranked root-cause candidates", "redis-cache", "memory_exhaustion",
-                   "Causal chain", "Remediation", "reports.sqlite", "alerts.jsonl"):
+    text = cli(
+        "demo", "--fault", "redis_memory_exhaustion", "--hours", "3", "--home", str(tmp_path)
+    )
+    for needle in (
+        "Ranked root-cause candidates",
+        "redis-cache",
+        "memory_exhaustion",
+        "Causal chain",
+        "Remediation",
+        "reports.sqlite",
+        "alerts.jsonl",
+    ):
         assert needle in text, needle
-    hits = cli("reports", "search", "evicted", "--home", str(tmp_path / "redis_memory_exhaustion-seed1"))
+    hits = cli(
+        "reports", "search", "evicted", "--home", str(tmp_path / "redis_memory_exhaustion-seed1")
+    )
     assert "redis-cache" in hits
 
 
 def test_simulate_then_run_finds_the_true_root_cause(tmp_path: Path) -> None:
     replay = tmp_path / "r"
-    cli("simulate", "--fault", "network_latency", "--seed", "3", "--hours", "3", "--out", str(replay))
+    cli(
+        "simulate",
+        "--fault",
+        "network_latency",
+        "--seed",
+        "3",
+        "--hours",
+        "3",
+        "--out",
+        str(replay),
+    )
     assert {p.name for p in replay.iterdir()} >= {"metrics.csv", "topology.yaml", "truth.json"}
     out = json.loads(cli("run", "--replay", str(replay), "--json", "--home", str(tmp_path / "h")))
     truth = json.loads((replay / "truth.json").read_text())
@@ -77,12 +110,21 @@ def _foreign_replay(folder: Path, bad_rows: bool) -> Path:
         fault_at = fault_at or (t if broken else None)
         q = 20 + rng.normal(0, 1) + (60 if broken else 0)
         lat = 0.2 + rng.normal(0, 0.01) + (0.5 if broken and k >= 705 else 0)
-        rows += [f"{t},queue-7,backlog_depth,{q:.3f}", f"{t},checkout,p95_latency,{lat:.4f}",
-                 f"{t},checkout,rps,{100 + rng.normal(0, 3):.2f}"]
+        rows += [
+            f"{t},queue-7,backlog_depth,{q:.3f}",
+            f"{t},checkout,p95_latency,{lat:.4f}",
+            f"{t},checkout,rps,{100 + rng.normal(0, 3):.2f}",
+        ]
     if bad_rows:
-        rows += [f"{t},queue-7,backlog_depth,lots", f"{t},nobody,backlog_depth,1",
-                 f"{t - 5000},checkout,rps,NaN", f"{t - 10},checkout,rps,101"]
-    (folder / "metrics.csv").write_text("timestamp,resource,metric,value\n" + "\n".join(rows) + "\n")
+        rows += [
+            f"{t},queue-7,backlog_depth,lots",
+            f"{t},nobody,backlog_depth,1",
+            f"{t - 5000},checkout,rps,NaN",
+            f"{t - 10},checkout,rps,101",
+        ]
+    (folder / "metrics.csv").write_text(
+        "timestamp,resource,metric,value\n" + "\n".join(rows) + "\n"
+    )
     (folder / "topology.yaml").write_text(
         "nodes: [{id: checkout, kind: service}, {id: queue-7, kind: other}]\n"
         "edges: [{from: checkout, to: queue-7, type: consumes_from}]\n"
@@ -90,19 +132,45 @@ def _foreign_replay(folder: Path, bad_rows: bool) -> Path:
     return folder
 
 
-def test_run_on_a_foreign_replay_with_unknown_metrics_and_irregular_intervals(tmp_path: Path) -> None:
-    out = json.loads(cli("run", "--replay", str(_foreign_replay(tmp_path / "f", False)), "--json",
-                         "--home", str(tmp_path / "h")))
+def test_run_on_a_foreign_replay_with_unknown_metrics_and_irregular_intervals(
+    tmp_path: Path,
+) -> None:
+    out = json.loads(
+        cli(
+            "run",
+            "--replay",
+            str(_foreign_replay(tmp_path / "f", False)),
+            "--json",
+            "--home",
+            str(tmp_path / "h"),
+        )
+    )
     (inc,) = out["incidents"]
     assert inc["root_cause"]["resource"] == "queue-7"
     assert out["dead_letters"]["total"] == 0
 
 
 def test_bad_input_finishes_reports_drops_and_loses_nothing_else(tmp_path: Path) -> None:
-    good = json.loads(cli("run", "--replay", str(_foreign_replay(tmp_path / "g", False)), "--json",
-                          "--home", str(tmp_path / "h1")))
-    bad = json.loads(cli("run", "--replay", str(_foreign_replay(tmp_path / "b", True)), "--json",
-                         "--home", str(tmp_path / "h2")))
+    good = json.loads(
+        cli(
+            "run",
+            "--replay",
+            str(_foreign_replay(tmp_path / "g", False)),
+            "--json",
+            "--home",
+            str(tmp_path / "h1"),
+        )
+    )
+    bad = json.loads(
+        cli(
+            "run",
+            "--replay",
+            str(_foreign_replay(tmp_path / "b", True)),
+            "--json",
+            "--home",
+            str(tmp_path / "h2"),
+        )
+    )
     assert bad["dead_letters"]["by_reason"] == {
         "non-numeric value 'lots'": 1,
         "unknown resource 'nobody' (not in topology.yaml)": 1,
@@ -110,7 +178,9 @@ def test_bad_input_finishes_reports_drops_and_loses_nothing_else(tmp_path: Path)
     }
     assert bad["samples"] == good["samples"] + 1  # the late but valid row is kept
     assert bad["reordered_rows"] == 1
-    assert [i["root_cause"] for i in bad["incidents"]] == [i["root_cause"] for i in good["incidents"]]
+    assert [i["root_cause"] for i in bad["incidents"]] == [
+        i["root_cause"] for i in good["incidents"]
+    ]
     letters = [json.loads(x) for x in Path(bad["dead_letters"]["path"]).read_text().splitlines()]
     assert {x["reason"] for x in letters} == set(bad["dead_letters"]["by_reason"])
 
@@ -126,7 +196,9 @@ def test_schemas_export_writes_valid_json_schema(tmp_path: Path) -> None:
 def test_errors_are_one_clear_line_and_exit_code_1(tmp_path: Path) -> None:
     res = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "run", "--replay", str(tmp_path)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert res.returncode == 1
     assert "no metrics.csv" in res.stderr and "Traceback" not in res.stderr
@@ -150,8 +222,11 @@ def test_score_writes_a_score_in_0_1_for_every_row(tmp_path: Path, detector: str
 
 
 def test_bench_detect_json_contract() -> None:
-    out = json.loads(cli("bench", "detect", "--series", "300", "--samples", "40",
-                         "--river-series", "2", "--json"))
+    out = json.loads(
+        cli(
+            "bench", "detect", "--series", "300", "--samples", "40", "--river-series", "2", "--json"
+        )
+    )
     assert set(out) >= {"fleet", "river_hst", "ratio"}
     for k in ("fleet", "river_hst"):
         assert out[k]["samples_per_s"] > 0 and out[k]["bytes_per_series"] > 0

@@ -98,5 +98,7 @@ def test_episode_opens_once_and_closes_after_cooling_down() -> None:
 def test_a_single_glitch_does_not_open_an_episode() -> None:
     d = EpisodeDecider(persist=3)
     ids = np.array([0])
-    got = [d.update(ids, np.array([p]), float(t))[0].size for t, p in enumerate([0.1, 1.0, 0.1, 0.1])]
+    got = [
+        d.update(ids, np.array([p]), float(t))[0].size for t, p in enumerate([0.1, 1.0, 0.1, 0.1])
+    ]
     assert sum(got) == 0

@@ -30,8 +30,17 @@ def an(
     r: str, m: str, onset: float, z: float = 9.0, direction: str = "up", role: str | None = None
 ) -> Anomaly:
     return Anomaly(
-        resource=r, metric=m, onset=onset, detected_at=onset + 45, score=1.0, raw_score=z,
-        direction=direction, value=1.0, baseline=0.0, detector="fleet", role=role,  # type: ignore[arg-type]
+        resource=r,
+        metric=m,
+        onset=onset,
+        detected_at=onset + 45,
+        score=1.0,
+        raw_score=z,
+        direction=direction,
+        value=1.0,
+        baseline=0.0,
+        detector="fleet",
+        role=role,  # type: ignore[arg-type]
     )
 
 
@@ -70,8 +79,10 @@ def test_pack_effects_make_the_filling_broker_the_cause_not_its_host() -> None:
 
 def test_unknown_kinds_and_metrics_rank_by_direction_and_onset() -> None:
     topo = Topology.model_validate(
-        {"nodes": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
-         "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}]}
+        {
+            "nodes": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
+            "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}],
+        }
     )
     r = RootCauseRanker(NetworkXGraph(topo), PACKS)
     ranked = r.rank([an("a", "x", 100), an("b", "y", 50), an("c", "z", 0)])

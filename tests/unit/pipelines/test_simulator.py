@@ -43,7 +43,11 @@ def test_quiet_run_has_no_root_cause_and_realistic_imperfections() -> None:
     )
     assert resets >= 1, "some counters reset (process restarts)"
     names = {s.metric for s in sim.series}
-    assert {"redis_memory_used_bytes", "mysql_global_status_threads_connected", "node_load1"} <= names
+    assert {
+        "redis_memory_used_bytes",
+        "mysql_global_status_threads_connected",
+        "node_load1",
+    } <= names
 
 
 def test_diurnal_traffic_peaks_in_the_afternoon() -> None:
