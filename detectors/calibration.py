@@ -90,7 +90,16 @@ class TailCalibrator:
             return np.array([erf(x / sqrt(2.0)) for x in a.tolist()], dtype=np.float64)
         cdf = np.cumsum(self._counts) / max(self._total, _EPS)
         idx = np.searchsorted(self._edges, a, side="right")
-        bulk = cdf[idx]
+        # interpolate inside the bin (geometrically), so the top occupied bin does not map
+        # every score in it to 1.0
+        lower = np.concatenate([[0.0], cdf])[idx]
+        lo_e = self._edges[np.clip(idx - 1, 0, self.bins)]
+        hi_e = self._edges[np.clip(idx, 0, self.bins)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.log(np.maximum(a, lo_e) / lo_e) / np.log(hi_e / lo_e)
+        inside = (idx >= 1) & (idx <= self.bins)
+        frac = np.where(inside, np.clip(np.nan_to_num(frac), 0.0, 1.0), 1.0)
+        bulk = lower + (cdf[idx] - lower) * frac
         # exponential tail above the tail quantile: P(S > s) = (1-q) * exp(-(s - s_q) / m),
         # with m fitted on two quantiles of the bulk (q and 1 - (1-q)/5): a fault that
         # makes several percent of all scores anomalous for an hour does not inflate it,

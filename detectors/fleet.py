@@ -53,6 +53,10 @@ class RobustBaseline:
         Residuals beyond ``clip`` scales are clipped before learning (Huber).
     damp
         Learning-rate factor applied while a series is beyond ``clip`` scales.
+    adapt
+        Seconds after which a shift that has held is the new normal: the damping eases
+        linearly from ``damp`` to none over this long a run of far-off values (a regime
+        change, such as a deploy that doubles traffic, stops alarming).
     warmup
         Samples before a series is scored (its score is 0 until then).
     rel_floor, abs_floor
@@ -68,6 +72,7 @@ class RobustBaseline:
         season_after: int = 2000,
         clip: float = 4.0,
         damp: float = 0.05,
+        adapt: float = 7200.0,
         warmup: int = 30,
         rel_floor: float = 0.01,
         abs_floor: float = 1e-6,
@@ -78,6 +83,7 @@ class RobustBaseline:
         self.season_after = season_after
         self.clip = clip
         self.damp = damp
+        self.adapt = adapt
         self.warmup = warmup
         self.rel_floor = rel_floor
         self.abs_floor = abs_floor
@@ -86,6 +92,7 @@ class RobustBaseline:
         self._scale: FloatArray = np.zeros(0)
         self._season: FloatArray = np.zeros((0, _HOURS))
         self._count: FloatArray = np.zeros(0)
+        self._wild_since: FloatArray = np.zeros(0)
 
     # -- state ---------------------------------------------------------------------
     def _ensure(self, max_id: int) -> None:
@@ -99,6 +106,7 @@ class RobustBaseline:
         self._scale = np.concatenate([self._scale, np.zeros(grow)])
         self._season = np.concatenate([self._season, np.zeros((grow, _HOURS))])
         self._count = np.concatenate([self._count, np.zeros(grow)])
+        self._wild_since = np.concatenate([self._wild_since, np.full(grow, np.nan)])
         self._capacity = cap
 
     def state_bytes(self) -> int:
@@ -168,8 +176,13 @@ class RobustBaseline:
         a_level = np.maximum(1.0 / (n + 1.0), 1.0 - 0.5 ** (1.0 / self.level_halflife))
         a_scale = np.maximum(1.0 / (n + 1.0), 1.0 - 0.5 ** (1.0 / self.scale_halflife))
         wild = np.abs(z) > self.clip
-        a_level = np.where(wild, a_level * self.damp, a_level)
-        a_scale = np.where(wild, a_scale * self.damp, a_scale)
+        since = self._wild_since[ids]
+        since = np.where(wild, np.where(np.isnan(since), timestamp, since), np.nan)
+        self._wild_since[ids] = since
+        held = np.nan_to_num(timestamp - since, nan=0.0) / max(self.adapt, 1e-9)
+        damp = self.damp + (1.0 - self.damp) * np.clip(held, 0.0, 1.0)
+        a_level = np.where(wild, a_level * damp, a_level)
+        a_scale = np.where(wild, a_scale * damp, a_scale)
         bound = self.clip * eff_scale
         young = n < self.warmup
         bound = np.where(young, np.inf, bound)
@@ -213,6 +226,7 @@ class RobustBaseline:
             "scale": self._scale[:n].tolist(),
             "season": self._season[:n].tolist(),
             "count": self._count[:n].tolist(),
+            "wild_since": self._wild_since[:n].tolist(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -220,6 +234,7 @@ class RobustBaseline:
         self._scale = np.asarray(state["scale"], dtype=np.float64)
         self._season = np.asarray(state["season"], dtype=np.float64).reshape(-1, _HOURS)
         self._count = np.asarray(state["count"], dtype=np.float64)
+        self._wild_since = np.asarray(state["wild_since"], dtype=np.float64)
         self._capacity = len(self._level)
 
 

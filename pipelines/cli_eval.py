@@ -159,3 +159,44 @@ def quiet(
     console.print(
         f"runs with any incident: [b]{sum(r['incidents'] > 0 for r in rows)}[/b] of {len(rows)}"
     )
+
+
+@eval_app.command("nab")
+def nab(
+    data: Annotated[Path, typer.Option(help="NAB corpus folder (data/ and labels/ inside).")],
+    detector: Annotated[str, typer.Option(help="Detector name (fleet, hst, loda).")] = "fleet",
+    category: Annotated[
+        list[str] | None, typer.Option(help="Only these categories (repeatable).")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option(help="Detector hyperparameter NAME=VALUE (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """NAB score (standard / reward_low_FP / reward_low_FN) of a detector on a NAB corpus.
+
+    Each file is replayed through `foreshock score`'s code path; the threshold is swept over
+    the corpus per profile, as NAB does. Example:
+    foreshock eval nab --data ../shared/data/nab-dev --category realAWSCloudwatch
+    """
+    from pipelines.evaluate.nab import evaluate
+
+    params: dict[str, Any] = {}
+    for p in param or []:
+        k, _, v = p.partition("=")
+        params[k] = float(v) if v.replace(".", "", 1).replace("-", "", 1).isdigit() else v
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True, disable=as_json or not err.is_terminal) as prog:
+        task = prog.add_task("scoring NAB files", total=None)
+        result = evaluate(
+            data,
+            detector,
+            categories=category,
+            params=params,
+            progress=lambda d, t: prog.update(task, completed=d, total=t),
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+        return
+    console.print(result.to_table())

@@ -37,7 +37,10 @@ def candidates_table(incident: Incident, limit: int = 5) -> Table:
             f"{p.strength:.2f}",
             onset,
         )
-    t.caption = "dir: share of the incident it explains · onset: started first · pack: failure-mode match · str: strength"
+    t.caption = (
+        "dir: share of the incident it explains · onset: started first · "
+        "pack: failure-mode match · str: strength"
+    )
     return t
 
 

@@ -218,7 +218,10 @@ def test_score_writes_a_score_in_0_1_for_every_row(tmp_path: Path, detector: str
     assert out[0].split(",") == ["timestamp", "value", "anomaly_score"]
     scores = [float(r.split(",")[-1]) for r in out[1:]]
     assert len(scores) == 600 and all(0 <= s <= 1 for s in scores)
-    assert scores[500] == max(scores[100:])
+    ranked = sorted(scores[100:], reverse=True)
+    # the planted spike stands out: the top score for the fleet tier, the top 10% for River
+    # HST (a value beyond the range seen so far only scores like the top of that range)
+    assert scores[500] >= (ranked[0] if detector == "fleet" else ranked[len(ranked) // 10])
 
 
 def test_bench_detect_json_contract() -> None:

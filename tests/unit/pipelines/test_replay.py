@@ -42,7 +42,7 @@ def test_malformed_rows_are_dead_lettered_with_reasons_and_nothing_else_is_lost(
         "missing field",
         "duplicate sample (same series and timestamp)",
     ]
-    assert [d.source for d in rep.dead_letters][0] == "metrics.csv:3"
+    assert rep.dead_letters[0].source == "metrics.csv:3"
     assert rep.rows == 9 and rep.samples == 3
     assert [b.timestamp for b in rep.batches] == [0.0, 5.0, 45.0]
     assert rep.reordered == 1
@@ -61,7 +61,7 @@ def test_extra_label_columns_and_iso_timestamps(tmp_path: Path) -> None:
 
 
 def test_unreadable_folders_raise_clear_errors(tmp_path: Path) -> None:
-    with pytest.raises(ReplayError, match="no metrics.csv"):
+    with pytest.raises(ReplayError, match=r"no metrics\.csv"):
         read_replay(tmp_path)
     (tmp_path / "metrics.csv").write_text("time,resource,value\n")
     with pytest.raises(ReplayError, match="header lacks timestamp, metric"):

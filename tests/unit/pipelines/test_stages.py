@@ -37,7 +37,9 @@ def test_snapshot_and_restore_mid_replay_gives_the_same_result(lock_replay: Path
     c3.restore(c2.snapshot())
     second = _drive(rep, d3, c3, rep.batches[half:])
     assert first[0] + second[0] == whole[0]
-    assert [(i.id, i.version) for i in first[1] + second[1]] == [(i.id, i.version) for i in whole[1]]
+    assert [(i.id, i.version) for i in first[1] + second[1]] == [
+        (i.id, i.version) for i in whole[1]
+    ]
     assert whole[1][-1].root_cause is not None
 
 
