@@ -78,7 +78,7 @@ class TailCalibrator:
         self._counts *= decay
         self._total *= decay
         idx = np.searchsorted(self._edges, a, side="right")
-        np.add.at(self._counts, idx, 1.0)
+        self._counts += np.bincount(idx, minlength=self.bins + 2)
         self._total += a.size
 
     def transform(self, raw: FloatArray) -> FloatArray:

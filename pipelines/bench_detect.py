@@ -3,9 +3,11 @@
 One synthetic fleet stream (``samples`` scrapes of ``series`` series: diurnal sine, noise,
 a few spikes) is generated with numpy. Then, on that same stream:
 
-- the fleet tier runs as the pipeline runs it: one :meth:`RobustBaseline.update` per
-  scrape over all series, then :meth:`TailCalibrator.transform` and
-  :meth:`TailCalibrator.learn` on the raw scores;
+- the fleet tier runs exactly as the pipeline runs it: one
+  :meth:`~pipelines.stages.detect.DetectStage.process` per scrape (a
+  :class:`~schemas.metrics.MetricBatch` of every series): series-id lookup, counter
+  rates, the robust baseline, calibration and the episode decision; its bytes per series
+  count every array of learned state and the series index;
 - River's ``MinMaxScaler() | HalfSpaceTrees()`` with default settings runs on the first
   ``river_series`` series, one model per series, prequentially (``score_one`` then
   ``learn_one`` per sample).
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,8 +45,8 @@ import numpy as np
 from river import anomaly, compose, preprocessing
 
 from detectors.base import FloatArray
-from detectors.calibration import TailCalibrator
-from detectors.fleet import RobustBaseline
+from pipelines.stages.detect import DetectStage
+from schemas.metrics import MetricBatch
 
 __all__ = ["run_detect_bench"]
 
@@ -66,6 +69,13 @@ def _stream(series: int, samples: int, seed: int) -> tuple[FloatArray, FloatArra
     cols = rng.integers(0, series, size=n_spikes)
     values[rows, cols] += level[cols] * rng.uniform(0.5, 2.0, size=n_spikes)
     return np.ascontiguousarray(values), t
+
+
+def _stage_bytes(stage: DetectStage) -> int:
+    """Learned state of the detect stage: numpy arrays plus the series-id index."""
+    index = sys.getsizeof(stage._ids) + sum(sys.getsizeof(k) for k in stage._ids)
+    lists = sum(sys.getsizeof(x) for x in (stage._keys, stage._counter, stage._bad, stage._role))
+    return stage.state_bytes() + index + lists
 
 
 def _rate(points: int, cpu_s: float) -> float:
@@ -108,22 +118,29 @@ def run_detect_bench(
     values, t = _stream(series, samples, seed)
     every = max(1, math.ceil(samples * _PROGRESS_EVERY))
 
-    # -- fleet tier: every series, one vectorised update per scrape ----------------------
-    ids = np.arange(series, dtype=np.int64)
-    baseline = RobustBaseline()
-    calibrator = TailCalibrator()
+    # -- fleet tier: every series through the real detect stage, one batch per scrape -----
+    stage = DetectStage(kinds={})
+    resources = [f"node-{i // 10}" for i in range(series)]
+    metrics = [f"metric_{i % 10}" for i in range(series)]
     fleet_cpu = 0.0
     for start in range(0, samples, every):
         stop = min(start + every, samples)
+        batches = [
+            MetricBatch.model_construct(
+                timestamp=float(t[i]),
+                resources=resources,
+                metrics=metrics,
+                values=values[i].tolist(),
+            )
+            for i in range(start, stop)
+        ]
         t0 = time.process_time()
-        for i in range(start, stop):
-            raw = baseline.update(ids, values[i], float(t[i]))
-            calibrator.transform(raw)
-            calibrator.learn(raw)
+        for batch in batches:
+            stage.process(batch)
         fleet_cpu += time.process_time() - t0
         if progress is not None:
             progress("fleet", stop / samples)
-    fleet_bytes = baseline.state_bytes() / max(baseline.n_series, 1)
+    fleet_bytes = _stage_bytes(stage) / series
 
     # -- River tier: default HST, one model per series, prequential -----------------------
     rows: list[list[float]] = values[:, :river_n].tolist()

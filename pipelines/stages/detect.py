@@ -49,6 +49,9 @@ class DetectStage:
     detector, calibrator, decider
         The three steps (score → calibrated score → decision); defaults are tuned on
         the simulator's quiet runs.
+    calibration_sample
+        At most this many scores per batch teach the calibrator (a strided sample of a
+        large scrape estimates the score distribution as well as all of it).
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class DetectStage:
         detector: RobustBaseline | None = None,
         calibrator: TailCalibrator | None = None,
         decider: EpisodeDecider | None = None,
+        calibration_sample: int = 2048,
     ) -> None:
         self.kinds = dict(kinds or {})
         self.packs = packs or PackIndex(load_packs())
@@ -70,6 +74,9 @@ class DetectStage:
         self._bad: list[int] = []
         self._role: list[str] = []
         self._unit: list[str | None] = []
+        self.calibration_sample = calibration_sample
+        self._counter_arr = np.zeros(0, dtype=bool)
+        self._bad_arr = np.zeros(0, dtype=np.int64)
         self.rates = CounterRates()
         self.samples = 0
         self.anomalies = 0
@@ -104,14 +111,19 @@ class DetectStage:
     # -- the stage contract --------------------------------------------------------------
     def process(self, item: MetricBatch) -> list[Anomaly]:
         t = float(item.timestamp)
-        ids = np.fromiter(
-            (self._series_id(r, m) for r, m in zip(item.resources, item.metrics, strict=True)),
-            dtype=np.int64,
-            count=len(item.values),
-        )
+        keys = list(zip(item.resources, item.metrics, strict=True))
+        found = list(map(self._ids.get, keys))  # the hot path: C-level lookups
+        if None in found:
+            found = [
+                self._series_id(*k) if f is None else f for k, f in zip(keys, found, strict=True)
+            ]
+        ids = np.fromiter(found, dtype=np.int64, count=len(found))
         values = np.asarray(item.values, dtype=np.float64)
         self.samples += len(ids)
-        counter = np.asarray(self._counter, dtype=bool)[ids]
+        if len(self._counter_arr) != len(self._counter):  # new series since last batch
+            self._counter_arr = np.asarray(self._counter, dtype=bool)
+            self._bad_arr = np.asarray(self._bad, dtype=np.int64)
+        counter = self._counter_arr[ids]
         floor = np.zeros(len(ids))
         if counter.any():
             cids = ids[counter]
@@ -128,12 +140,15 @@ class DetectStage:
         warm = self.detector.is_warm(ids)
         baseline = self.detector.baseline(ids, t)
         z = self.detector.update(ids, values, t, floor)
-        bad = np.asarray(self._bad, dtype=np.int64)[ids]
+        bad = self._bad_arr[ids]
         directed = np.where(bad == 0, np.abs(z), np.maximum(z * bad, 0.0))
         scores = self.calibrator.transform(directed)
         opened, closed = self.decider.update(ids, np.where(warm, scores, 0.0), t)
         # calibration learns what normal looks like: not from series in an episode
-        self.calibrator.learn(z[warm & ~self.decider.is_active(ids).astype(bool)])
+        normal = z[warm & ~self.decider.is_active(ids).astype(bool)]
+        if normal.size > self.calibration_sample:  # a strided sample estimates it as well
+            normal = normal[:: normal.size // self.calibration_sample + 1]
+        self.calibrator.learn(normal)
         if opened.size == 0 and closed.size == 0:
             return []
         pos = {int(s): k for k, s in enumerate(ids.tolist())}
