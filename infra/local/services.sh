@@ -1,0 +1,477 @@
+#!/usr/bin/env bash
+# Real Kafka, Neo4j and OpenSearch servers on 127.0.0.1 without Docker, for integration tests.
+# The servers are assembled from Maven Central jars (see */pom.xml) into a reusable cache.
+#
+#   services.sh up     [SERVICE...]   fetch (first run only), start, wait until a client call works
+#   services.sh down   [SERVICE...]   stop exactly the processes this script started (pid files)
+#   services.sh status [SERVICE...]   running? answering? (exit 0 only if all are up and ready)
+#   services.sh restart|fetch|smoke|env|logs|clean [SERVICE...]
+#
+# SERVICE is kafka, neo4j or opensearch (default: all three). See README.md beside this file.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+ALL_SERVICES=(kafka neo4j opensearch)
+
+CACHE="${FORESHOCK_SERVERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/foreshock-servers}"
+M2_REPO="${FORESHOCK_M2_REPO:-$CACHE/m2}"
+SERVICES_DIR="${FORESHOCK_SERVICES_DIR:-${TMPDIR:-/tmp}/foreshock-services}"
+LOG_DIR="$SERVICES_DIR/logs"
+RUN_DIR="$SERVICES_DIR/run"
+STATE_DIR="$SERVICES_DIR/state"
+TIMEOUT="${FORESHOCK_SERVICES_TIMEOUT:-180}"    # seconds to wait for each server to answer
+STOP_TIMEOUT="${FORESHOCK_SERVICES_STOP_TIMEOUT:-60}"
+KEEP_STATE="${FORESHOCK_SERVICES_KEEP_STATE:-0}" # 1: reuse data dirs across down/up
+MVN="${MVN:-mvn}"
+
+KAFKA_PORT="${FORESHOCK_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${FORESHOCK_KAFKA_CONTROLLER_PORT:-9093}"
+NEO4J_PORT="${FORESHOCK_NEO4J_PORT:-7687}"
+OPENSEARCH_PORT="${FORESHOCK_OPENSEARCH_PORT:-9200}"
+OPENSEARCH_TRANSPORT_PORT="${FORESHOCK_OPENSEARCH_TRANSPORT_PORT:-9300}"
+KAFKA_HEAP="${FORESHOCK_KAFKA_HEAP:-512m}"
+NEO4J_HEAP="${FORESHOCK_NEO4J_HEAP:-768m}"
+OPENSEARCH_HEAP="${FORESHOCK_OPENSEARCH_HEAP:-512m}"
+export FORESHOCK_KAFKA_PORT="$KAFKA_PORT" FORESHOCK_NEO4J_PORT="$NEO4J_PORT" \
+    FORESHOCK_OPENSEARCH_PORT="$OPENSEARCH_PORT"
+
+# Python with the client libraries, for readiness checks: the repo's venv unless PYTHON is set.
+if [[ -n "${PYTHON:-}" ]]; then
+    PY="$PYTHON"
+elif [[ -x "$REPO/.venv/bin/python" ]]; then
+    PY="$REPO/.venv/bin/python"
+else
+    PY="python3"
+fi
+
+if [[ -n "${FORESHOCK_JAVA_HOME:-}" ]]; then
+    JAVA_BIN="$FORESHOCK_JAVA_HOME/bin"
+elif [[ -n "${JAVA_HOME:-}" && -x "${JAVA_HOME}/bin/java" ]]; then
+    JAVA_BIN="$JAVA_HOME/bin"
+else
+    JAVA_BIN="$(dirname "$(command -v java 2>/dev/null || echo /nonexistent/java)")"
+fi
+JAVA="$JAVA_BIN/java"
+JAVAC="$JAVA_BIN/javac"
+
+# Common JVM flags. -Dforeshock.service=NAME marks our processes: `down` and `status` check it
+# before trusting a pid file, so a recycled pid is never signalled.
+jvm_common() {
+    local svc=$1
+    printf '%s\n' -Dforeshock.service="$svc" -Dforeshock.services.dir="$SERVICES_DIR" \
+        -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+        -Djava.io.tmpdir="$STATE_DIR/$svc/tmp" -Dfile.encoding=UTF-8
+}
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() {
+    printf '[services] ERROR: %s\n' "$*" >&2
+    exit 1
+}
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+pid_file() { echo "$RUN_DIR/$1.pid"; }
+log_file() { echo "$LOG_DIR/$1.log"; }
+
+# pid of our running server $1, or nothing.
+running_pid() {
+    local svc=$1 pf pid args
+    pf="$(pid_file "$svc")"
+    [[ -f "$pf" ]] || return 0
+    pid="$(cat "$pf" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+    args="$(ps -o args= -p "$pid" 2>/dev/null || true)"
+    if [[ "$args" == *"-Dforeshock.service=$svc "* && "$args" == *"-Dforeshock.services.dir=$SERVICES_DIR "* ]]; then
+        echo "$pid"
+    fi
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+ports_of() {
+    case $1 in
+        kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;;
+        neo4j) echo "$NEO4J_PORT" ;;
+        opensearch) echo "$OPENSEARCH_PORT $OPENSEARCH_TRANSPORT_PORT" ;;
+    esac
+}
+
+endpoint_of() {
+    case $1 in
+        kafka) echo "127.0.0.1:$KAFKA_PORT" ;;
+        neo4j) echo "bolt://127.0.0.1:$NEO4J_PORT" ;;
+        opensearch) echo "http://127.0.0.1:$OPENSEARCH_PORT" ;;
+    esac
+}
+
+check_java() {
+    [[ -x "$JAVA" ]] || die "no java found (set FORESHOCK_JAVA_HOME or JAVA_HOME to a JDK 17 or 21)"
+    local v
+    v="$("$JAVA" -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2}')"
+    [[ "${v%%.*}" =~ ^[0-9]+$ && "${v%%.*}" -ge 17 ]] ||
+        die "$JAVA is Java '$v'; Kafka 4, Neo4j 5.26 and OpenSearch 2.19 need Java 17+ (21 at most for Neo4j)"
+}
+
+# --- fetch: Maven Central -> $CACHE/<svc>/{lib,classes} --------------------------------------
+
+launcher_of() {
+    case $1 in
+        neo4j) echo "$HERE/neo4j/Neo4jLauncher.java" ;;
+        opensearch) echo "$HERE/opensearch/OpenSearchLauncher.java" ;;
+        *) echo "" ;;
+    esac
+}
+
+stamp_of() {
+    local svc=$1 launcher
+    launcher="$(launcher_of "$svc")"
+    # shellcheck disable=SC2086 # launcher may be empty
+    cat "$HERE/$svc/pom.xml" $launcher | cksum | awk '{print $1 "-" $2}'
+}
+
+fetched() {
+    local svc=$1
+    [[ -f "$CACHE/$svc/.stamp" && "$(cat "$CACHE/$svc/.stamp")" == "$(stamp_of "$svc")" ]]
+}
+
+# Hard-link the copied jars to the identical files in the local Maven repository, so the cache
+# holds each jar once while staying reusable for re-resolution after a POM change.
+dedupe_lib() {
+    local lib=$1 jar name src
+    declare -A in_repo=()
+    while IFS= read -r -d '' jar; do
+        in_repo["${jar##*/}"]="$jar"
+    done < <(find "$M2_REPO" -name '*.jar' -print0 2>/dev/null)
+    for jar in "$lib"/*.jar; do
+        name="${jar##*/}"
+        src="${in_repo[$name]:-}"
+        if [[ -n "$src" ]] && cmp -s "$src" "$jar"; then
+            ln -f "$src" "$jar" 2>/dev/null || true
+        fi
+    done
+}
+
+fetch_one() {
+    local svc=$1 dir="$CACHE/$1" t0 launcher tmp flog
+    fetched "$svc" && return 0
+    mkdir -p "$dir" "$LOG_DIR"
+    exec 8>"$CACHE/.$svc.lock"
+    if command -v flock >/dev/null; then flock 8; fi # another `up` may be fetching the same cache
+    fetched "$svc" && return 0
+    command -v "$MVN" >/dev/null || die "Maven ('$MVN') is needed once to fetch the $svc jars into $CACHE"
+    t0="$(now)"
+    tmp="$dir/.tmp.$$"
+    flog="$LOG_DIR/fetch-$svc.log"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    log "$svc: fetching jars from Maven Central into $dir (first run only; log: $flog)"
+    if ! "$MVN" -B -q -f "$HERE/$svc/pom.xml" -Dmaven.repo.local="$M2_REPO" \
+        dependency:copy-dependencies -DincludeScope=runtime -Dmdep.copyPom=false \
+        -DoutputDirectory="$tmp/lib" >"$flog" 2>&1; then
+        tail -n 30 "$flog" >&2
+        rm -rf "$tmp"
+        die "$svc: Maven could not fetch the jars; full log: $flog"
+    fi
+    dedupe_lib "$tmp/lib"
+    launcher="$(launcher_of "$svc")"
+    if [[ -n "$launcher" && -x "$JAVAC" ]]; then
+        if ! "$JAVAC" --release 17 -nowarn -d "$tmp/classes" -cp "$tmp/lib/*" "$launcher" >>"$flog" 2>&1; then
+            tail -n 30 "$flog" >&2
+            rm -rf "$tmp"
+            die "$svc: compiling $launcher failed; full log: $flog"
+        fi
+    fi
+    rm -rf "$dir/lib" "$dir/classes"
+    mv "$tmp/lib" "$dir/lib"
+    [[ -d "$tmp/classes" ]] && mv "$tmp/classes" "$dir/classes"
+    rm -rf "$tmp"
+    stamp_of "$svc" >"$dir/.stamp"
+    log "$svc: fetched in $(since "$t0")s ($(du -sh "$dir/lib" | cut -f1) of jars)"
+    exec 8>&-
+}
+
+# Command to run a launcher: the class compiled into the cache, or (no javac) the source file.
+launcher_cmd() {
+    local svc=$1 main=$2 dir="$CACHE/$1"
+    if [[ -f "$dir/classes/$main.class" ]]; then
+        printf '%s\n' -cp "$dir/classes:$dir/lib/*" "$main"
+    else
+        printf '%s\n' -cp "$dir/lib/*" "$(launcher_of "$svc")"
+    fi
+}
+
+# --- start ---------------------------------------------------------------------------------
+
+fresh_state() {
+    local svc=$1
+    if [[ "$KEEP_STATE" != 1 ]]; then
+        rm -rf "${STATE_DIR:?}/$svc"
+    fi
+    mkdir -p "$STATE_DIR/$svc/tmp"
+}
+
+rotate_log() {
+    local f
+    f="$(log_file "$1")"
+    [[ -f "$f" ]] && mv -f "$f" "$f.prev"
+    : >"$f"
+}
+
+kafka_cmd() {
+    local state="$STATE_DIR/kafka" lib="$CACHE/kafka/lib"
+    cat >"$state/server.properties" <<EOF
+# Written by infra/local/services.sh: single combined KRaft node on loopback.
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$state/data
+num.partitions=1
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.cleaner.dedupe.buffer.size=2097152
+EOF
+    local jvm=()
+    mapfile -t jvm < <(jvm_common kafka)
+    jvm+=(-Xms256m "-Xmx$KAFKA_HEAP" -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+        -Dlog4j2.configurationFile="$HERE/kafka/log4j2.properties")
+    if [[ ! -f "$state/data/meta.properties" ]]; then
+        local id
+        # A cluster id is 16 random bytes, base64url without padding (22 characters).
+        id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
+        "$JAVA" "${jvm[@]}" -cp "$lib/*" kafka.tools.StorageTool format --standalone \
+            -t "$id" -c "$state/server.properties" >>"$(log_file kafka)" 2>&1 ||
+            die "kafka: formatting the storage failed; see $(log_file kafka)"
+    fi
+    printf '%s\n' "$JAVA" "${jvm[@]}" -cp "$lib/*" kafka.Kafka "$state/server.properties"
+}
+
+neo4j_cmd() {
+    local jvm=()
+    mapfile -t jvm < <(jvm_common neo4j)
+    jvm+=(-Xms256m "-Xmx$NEO4J_HEAP"
+        --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
+        --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED
+        -Dio.netty.tryReflectionSetAccessible=true -Djdk.nio.maxCachedBufferSize=1024
+        -XX:-OmitStackTraceInFastThrow)
+    mkdir -p "$LOG_DIR/neo4j"
+    printf '%s\n' "$JAVA" "${jvm[@]}"
+    launcher_cmd neo4j Neo4jLauncher
+    printf '%s\n' "$STATE_DIR/neo4j/home" 127.0.0.1 "$NEO4J_PORT" "$LOG_DIR/neo4j"
+}
+
+opensearch_cmd() {
+    local state="$STATE_DIR/opensearch" jvm=()
+    mkdir -p "$state/data" "$LOG_DIR/opensearch"
+    mapfile -t jvm < <(jvm_common opensearch)
+    # The flags of the distribution's config/jvm.options that matter outside its launcher.
+    jvm+=("-Xms$OPENSEARCH_HEAP" "-Xmx$OPENSEARCH_HEAP" -XX:G1ReservePercent=25
+        -XX:InitiatingHeapOccupancyPercent=30 -XX:-OmitStackTraceInFastThrow
+        -Dlog4j2.formatMsgNoLookups=true -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true
+        -Dlog4j2.configurationFile="$HERE/opensearch/log4j2.properties"
+        -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true
+        -Dio.netty.recycler.maxCapacityPerThread=0 -Djava.locale.providers=SPI,COMPAT)
+    printf '%s\n' "$JAVA" "${jvm[@]}"
+    launcher_cmd opensearch OpenSearchLauncher
+    printf '%s\n' "path.home=$state" "path.data=$state/data" "path.logs=$LOG_DIR/opensearch" \
+        "http.port=$OPENSEARCH_PORT" "transport.port=$OPENSEARCH_TRANSPORT_PORT"
+}
+
+# Launch server $1 in the background; prints its pid. Does not wait for readiness.
+launch() {
+    local svc=$1 port cmd=() pid
+    for port in $(ports_of "$svc"); do
+        if port_in_use "$port"; then
+            die "$svc: port 127.0.0.1:$port is already in use by a process this script did not start" \
+                "(another server or another FORESHOCK_SERVICES_DIR?); stop it or set FORESHOCK_*_PORT"
+        fi
+    done
+    fresh_state "$svc"
+    rotate_log "$svc"
+    mapfile -t cmd < <("${svc}_cmd")
+    [[ ${#cmd[@]} -gt 0 ]] || die "$svc: could not build the command line"
+    {
+        printf '# %s: started by infra/local/services.sh at %s\n# ' "$svc" "$(date -Is)"
+        printf '%q ' "${cmd[@]}"
+        printf '\n'
+    } >>"$(log_file "$svc")"
+    # nohup: keep running after the calling terminal goes away; stdin from /dev/null.
+    nohup "${cmd[@]}" >>"$(log_file "$svc")" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$(pid_file "$svc")"
+    echo "$pid"
+}
+
+# Wait until $1 (pid $2) answers a client call; on failure stop it and explain.
+await_ready() {
+    local svc=$1 pid=$2 t0=$3 out rc=0
+    out="$("$PY" "$HERE/probe.py" ready "$svc" --pid "$pid" --timeout "$TIMEOUT" 2>&1)" || rc=$?
+    if [[ $rc -eq 0 ]]; then
+        log "$svc: up in $(since "$t0")s, pid $pid, $out"
+        return 0
+    fi
+    local f
+    f="$(log_file "$svc")"
+    printf '[services] ---- last lines of %s ----\n' "$f" >&2
+    tail -n 25 "$f" >&2 || true
+    printf '[services] ----\n' >&2
+    case $rc in
+        2) log "$svc: cannot check readiness: $out" ;;
+        3) log "$svc: the server process exited during startup: $out" ;;
+        *) log "$svc: no answer within ${TIMEOUT}s (FORESHOCK_SERVICES_TIMEOUT): $out" ;;
+    esac
+    stop_one "$svc" >/dev/null 2>&1 || true
+    log "$svc: FAILED to start; full log: $f"
+    return 1
+}
+
+cmd_up() {
+    local svc pid started=() pids=() t0s=() failed=0 i
+    check_java
+    mkdir -p "$LOG_DIR" "$RUN_DIR" "$STATE_DIR"
+    for svc in "$@"; do fetch_one "$svc"; done
+    for svc in "$@"; do
+        pid="$(running_pid "$svc")"
+        if [[ -n "$pid" ]]; then
+            # Already ours and running (maybe still starting): just make sure it answers.
+            started+=("$svc")
+            pids+=("$pid")
+            t0s+=("$(now)")
+            continue
+        fi
+        rm -f "$(pid_file "$svc")"
+        t0s+=("$(now)")
+        log "$svc: starting (log: $(log_file "$svc"))"
+        pid="$(launch "$svc")"
+        started+=("$svc")
+        pids+=("$pid")
+        if [[ "${FORESHOCK_SERVICES_PARALLEL:-1}" != 1 ]]; then
+            i=$((${#started[@]} - 1))
+            await_ready "$svc" "$pid" "${t0s[$i]}" || failed=1
+        fi
+    done
+    if [[ "${FORESHOCK_SERVICES_PARALLEL:-1}" == 1 ]]; then
+        for i in "${!started[@]}"; do
+            await_ready "${started[$i]}" "${pids[$i]}" "${t0s[$i]}" || failed=1
+        done
+    fi
+    [[ $failed -eq 0 ]] || die "some servers did not start (logs in $LOG_DIR)"
+    log "ready: $(for s in "$@"; do printf '%s=%s ' "$s" "$(endpoint_of "$s")"; done)"
+}
+
+stop_one() {
+    local svc=$1 pid t0 waited=0
+    pid="$(running_pid "$svc")"
+    if [[ -z "$pid" ]]; then
+        if [[ -f "$(pid_file "$svc")" ]]; then
+            rm -f "$(pid_file "$svc")"
+            log "$svc: not running (removed stale pid file)"
+        else
+            log "$svc: not running"
+        fi
+        return 0
+    fi
+    t0="$(now)"
+    kill -TERM "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do
+        if ((waited >= STOP_TIMEOUT * 5)); then
+            log "$svc: pid $pid still running after ${STOP_TIMEOUT}s; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+            break
+        fi
+        sleep 0.2
+        waited=$((waited + 1))
+    done
+    rm -f "$(pid_file "$svc")"
+    log "$svc: stopped pid $pid in $(since "$t0")s"
+}
+
+cmd_down() {
+    local i
+    for ((i = $# ; i >= 1; i--)); do stop_one "${!i}"; done
+}
+
+cmd_status() {
+    local svc pid rss out rc=0 state
+    for svc in "$@"; do
+        pid="$(running_pid "$svc")"
+        if [[ -z "$pid" ]]; then
+            printf '%-11s down\n' "$svc"
+            rc=3
+            continue
+        fi
+        rss="$(ps -o rss= -p "$pid" 2>/dev/null | awk '{printf "%d MiB", $1 / 1024}')"
+        if out="$("$PY" "$HERE/probe.py" ready "$svc" --pid "$pid" --timeout 0 2>&1)"; then
+            state="up"
+        else
+            state="running, NOT answering"
+            rc=3
+        fi
+        printf '%-11s %s  pid %s  rss %s  %s  log %s\n' "$svc" "$state" "$pid" "$rss" \
+            "$(endpoint_of "$svc")" "$(log_file "$svc")"
+        [[ "$state" == up ]] || printf '            %s\n' "$out"
+    done
+    return $rc
+}
+
+cmd_env() {
+    cat <<EOF
+export FORESHOCK_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT
+export FORESHOCK_NEO4J_URI=bolt://127.0.0.1:$NEO4J_PORT
+export FORESHOCK_OPENSEARCH_URL=http://127.0.0.1:$OPENSEARCH_PORT
+export FORESHOCK_SERVICES_LOGS=$LOG_DIR
+EOF
+}
+
+usage() {
+    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    exit "${1:-0}"
+}
+
+main() {
+    local cmd="${1:-}" svc
+    [[ -n "$cmd" ]] || usage 2
+    shift
+    local services=("$@")
+    [[ ${#services[@]} -gt 0 ]] || services=("${ALL_SERVICES[@]}")
+    for svc in "${services[@]}"; do
+        [[ " ${ALL_SERVICES[*]} " == *" $svc "* ]] || die "unknown service '$svc' (kafka, neo4j, opensearch)"
+    done
+    case "$cmd" in
+        up | start) cmd_up "${services[@]}" ;;
+        down | stop) cmd_down "${services[@]}" ;;
+        restart) cmd_down "${services[@]}" && cmd_up "${services[@]}" ;;
+        status) cmd_status "${services[@]}" ;;
+        fetch)
+            check_java
+            for svc in "${services[@]}"; do fetch_one "$svc"; done
+            ;;
+        smoke) "$PY" "$HERE/probe.py" smoke "${services[@]}" ;;
+        env) cmd_env ;;
+        logs) for svc in "${services[@]}"; do log_file "$svc"; done ;;
+        clean)
+            cmd_down "${services[@]}"
+            for svc in "${services[@]}"; do rm -rf "${STATE_DIR:?}/$svc"; done
+            log "removed state of: ${services[*]} (logs kept in $LOG_DIR; cache kept in $CACHE)"
+            ;;
+        -h | --help | help) usage 0 ;;
+        *) usage 2 ;;
+    esac
+}
+
+main "$@"
