@@ -80,10 +80,19 @@ def _run(replay: Path, home: Path, as_json: bool) -> None:
     from pipelines.sources.replay import read_replay
 
     rep = read_replay(replay)
+    sink = None
+    if not as_json:  # pages go to the JSONL file and, as they happen, to the console
+        from pipelines.sinks.alerts import ConsoleAlertSink, FanoutAlertSink, JsonlAlertSink
+
+        sink = FanoutAlertSink(JsonlAlertSink(home / "alerts.jsonl"), ConsoleAlertSink(console))
     with _progress(not as_json and err.is_terminal) as progress:
         task = progress.add_task("replaying", total=len(rep.batches))
         result = run_replay(
-            replay, home, on_batch=lambda d, t: progress.update(task, completed=d), replay=rep
+            replay,
+            home,
+            on_batch=lambda d, t: progress.update(task, completed=d),
+            replay=rep,
+            alert_sink=sink,
         )
     if as_json:
         _json(result.to_json())

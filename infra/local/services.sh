@@ -83,7 +83,7 @@ running_pid() {
     [[ -f "$pf" ]] || return 0
     pid="$(cat "$pf" 2>/dev/null || true)"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-    args="$(ps -o args= -p "$pid" 2>/dev/null || true)"
+    args="$(ps -ww -o args= -p "$pid" 2>/dev/null || true)"
     if [[ "$args" == *"-Dforeshock.service=$svc "* && "$args" == *"-Dforeshock.services.dir=$SERVICES_DIR "* ]]; then
         echo "$pid"
     fi
@@ -155,12 +155,19 @@ dedupe_lib() {
 }
 
 fetch_one() {
+    local svc=$1
+    fetched "$svc" && return 0
+    mkdir -p "$CACHE/$svc" "$LOG_DIR"
+    # The lock serialises concurrent `up`s sharing one cache; the subshell closes fd 8 again,
+    # so no server inherits (and holds) the lock.
+    (
+        if command -v flock >/dev/null; then flock 8; fi
+        fetched "$svc" || fetch_locked "$svc"
+    ) 8>"$CACHE/.$svc.lock" || exit 1
+}
+
+fetch_locked() {
     local svc=$1 dir="$CACHE/$1" t0 launcher tmp flog
-    fetched "$svc" && return 0
-    mkdir -p "$dir" "$LOG_DIR"
-    exec 8>"$CACHE/.$svc.lock"
-    if command -v flock >/dev/null; then flock 8; fi # another `up` may be fetching the same cache
-    fetched "$svc" && return 0
     command -v "$MVN" >/dev/null || die "Maven ('$MVN') is needed once to fetch the $svc jars into $CACHE"
     t0="$(now)"
     tmp="$dir/.tmp.$$"
@@ -184,13 +191,12 @@ fetch_one() {
             die "$svc: compiling $launcher failed; full log: $flog"
         fi
     fi
-    rm -rf "$dir/lib" "$dir/classes"
+    rm -rf "${dir:?}/lib" "${dir:?}/classes"
     mv "$tmp/lib" "$dir/lib"
-    [[ -d "$tmp/classes" ]] && mv "$tmp/classes" "$dir/classes"
+    if [[ -d "$tmp/classes" ]]; then mv "$tmp/classes" "$dir/classes"; fi
     rm -rf "$tmp"
     stamp_of "$svc" >"$dir/.stamp"
     log "$svc: fetched in $(since "$t0")s ($(du -sh "$dir/lib" | cut -f1) of jars)"
-    exec 8>&-
 }
 
 # Command to run a launcher: the class compiled into the cache, or (no javac) the source file.
@@ -284,7 +290,7 @@ opensearch_cmd() {
         -Dlog4j2.formatMsgNoLookups=true -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true
         -Dlog4j2.configurationFile="$HERE/opensearch/log4j2.properties"
         -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true
-        -Dio.netty.recycler.maxCapacityPerThread=0 -Djava.locale.providers=SPI,COMPAT)
+        -Dio.netty.recycler.maxCapacityPerThread=0 "-Djava.locale.providers=SPI,COMPAT")
     printf '%s\n' "$JAVA" "${jvm[@]}"
     launcher_cmd opensearch OpenSearchLauncher
     printf '%s\n' "path.home=$state" "path.data=$state/data" "path.logs=$LOG_DIR/opensearch" \
@@ -348,6 +354,7 @@ cmd_up() {
         pid="$(running_pid "$svc")"
         if [[ -n "$pid" ]]; then
             # Already ours and running (maybe still starting): just make sure it answers.
+            log "$svc: already running (pid $pid)"
             started+=("$svc")
             pids+=("$pid")
             t0s+=("$(now)")
@@ -356,7 +363,7 @@ cmd_up() {
         rm -f "$(pid_file "$svc")"
         t0s+=("$(now)")
         log "$svc: starting (log: $(log_file "$svc"))"
-        pid="$(launch "$svc")"
+        pid="$(launch "$svc")" || die "$svc: could not be started"
         started+=("$svc")
         pids+=("$pid")
         if [[ "${FORESHOCK_SERVICES_PARALLEL:-1}" != 1 ]]; then
@@ -444,15 +451,15 @@ usage() {
 }
 
 main() {
-    local cmd="${1:-}" svc
-    [[ -n "$cmd" ]] || usage 2
+    local action="${1:-}" svc
+    [[ -n "$action" ]] || usage 2
     shift
     local services=("$@")
     [[ ${#services[@]} -gt 0 ]] || services=("${ALL_SERVICES[@]}")
     for svc in "${services[@]}"; do
         [[ " ${ALL_SERVICES[*]} " == *" $svc "* ]] || die "unknown service '$svc' (kafka, neo4j, opensearch)"
     done
-    case "$cmd" in
+    case "$action" in
         up | start) cmd_up "${services[@]}" ;;
         down | stop) cmd_down "${services[@]}" ;;
         restart) cmd_down "${services[@]}" && cmd_up "${services[@]}" ;;
