@@ -89,6 +89,13 @@ running_pid() {
     fi
 }
 
+# Alive and not a zombie (a zombie waits for a parent that is not us to reap it).
+alive() {
+    local st
+    st="$(ps -o stat= -p "$1" 2>/dev/null || true)"
+    [[ -n "$st" && "$st" != Z* ]]
+}
+
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 ports_of() {
@@ -324,10 +331,13 @@ launch() {
 
 # Wait until $1 (pid $2) answers a client call; on failure stop it and explain.
 await_ready() {
-    local svc=$1 pid=$2 t0=$3 out rc=0
+    local svc=$1 pid=$2 t0=$3 was_running=${4:-0} out rc=0
     out="$("$PY" "$HERE/probe.py" ready "$svc" --pid "$pid" --timeout "$TIMEOUT" 2>&1)" || rc=$?
-    if [[ $rc -eq 0 ]]; then
-        log "$svc: up in $(since "$t0")s, pid $pid, $out"
+    if [[ $rc -eq 0 && $was_running == 1 ]]; then
+        log "$svc: already up (pid $pid): $out"
+        return 0
+    elif [[ $rc -eq 0 ]]; then
+        log "$svc: up in $(since "$t0")s (pid $pid): $out"
         return 0
     fi
     local f
@@ -346,7 +356,7 @@ await_ready() {
 }
 
 cmd_up() {
-    local svc pid started=() pids=() t0s=() failed=0 i
+    local svc pid started=() pids=() t0s=() was=() failed=0 i
     check_java
     mkdir -p "$LOG_DIR" "$RUN_DIR" "$STATE_DIR"
     for svc in "$@"; do fetch_one "$svc"; done
@@ -354,63 +364,76 @@ cmd_up() {
         pid="$(running_pid "$svc")"
         if [[ -n "$pid" ]]; then
             # Already ours and running (maybe still starting): just make sure it answers.
-            log "$svc: already running (pid $pid)"
             started+=("$svc")
             pids+=("$pid")
             t0s+=("$(now)")
+            was+=(1)
             continue
         fi
         rm -f "$(pid_file "$svc")"
         t0s+=("$(now)")
-        log "$svc: starting (log: $(log_file "$svc"))"
+        log "$svc: starting, log: $(log_file "$svc")"
         pid="$(launch "$svc")" || die "$svc: could not be started"
         started+=("$svc")
         pids+=("$pid")
+        was+=(0)
         if [[ "${FORESHOCK_SERVICES_PARALLEL:-1}" != 1 ]]; then
             i=$((${#started[@]} - 1))
-            await_ready "$svc" "$pid" "${t0s[$i]}" || failed=1
+            await_ready "$svc" "$pid" "${t0s[$i]}" 0 || failed=1
         fi
     done
     if [[ "${FORESHOCK_SERVICES_PARALLEL:-1}" == 1 ]]; then
         for i in "${!started[@]}"; do
-            await_ready "${started[$i]}" "${pids[$i]}" "${t0s[$i]}" || failed=1
+            await_ready "${started[$i]}" "${pids[$i]}" "${t0s[$i]}" "${was[$i]}" || failed=1
         done
     fi
     [[ $failed -eq 0 ]] || die "some servers did not start (logs in $LOG_DIR)"
     log "ready: $(for s in "$@"; do printf '%s=%s ' "$s" "$(endpoint_of "$s")"; done)"
 }
 
-stop_one() {
-    local svc=$1 pid t0 waited=0
-    pid="$(running_pid "$svc")"
-    if [[ -z "$pid" ]]; then
-        if [[ -f "$(pid_file "$svc")" ]]; then
-            rm -f "$(pid_file "$svc")"
-            log "$svc: not running (removed stale pid file)"
-        else
-            log "$svc: not running"
-        fi
-        return 0
-    fi
+# Stop our servers named in "$@": SIGTERM to all (each shuts down cleanly via its shutdown hook),
+# then wait for every one; SIGKILL whatever is still there after STOP_TIMEOUT seconds.
+stop_many() {
+    local svc pid t0 waited i svcs=() pids=()
     t0="$(now)"
-    kill -TERM "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do
-        if ((waited >= STOP_TIMEOUT * 5)); then
-            log "$svc: pid $pid still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
-            break
+    for svc in "$@"; do
+        pid="$(running_pid "$svc")"
+        if [[ -z "$pid" ]]; then
+            if [[ -f "$(pid_file "$svc")" ]]; then
+                rm -f "$(pid_file "$svc")"
+                log "$svc: not running (removed stale pid file)"
+            else
+                log "$svc: not running"
+            fi
+            continue
         fi
-        sleep 0.2
-        waited=$((waited + 1))
+        kill -TERM "$pid" 2>/dev/null || true
+        svcs+=("$svc")
+        pids+=("$pid")
     done
-    rm -f "$(pid_file "$svc")"
-    log "$svc: stopped pid $pid in $(since "$t0")s"
+    for i in "${!svcs[@]}"; do
+        svc="${svcs[$i]}" pid="${pids[$i]}" waited=0
+        while alive "$pid"; do
+            if ((waited >= STOP_TIMEOUT * 5)); then
+                log "$svc: pid $pid still running after ${STOP_TIMEOUT}s; sending SIGKILL"
+                kill -KILL "$pid" 2>/dev/null || true
+                for _ in {1..50}; do alive "$pid" && sleep 0.2; done
+                break
+            fi
+            sleep 0.2
+            waited=$((waited + 1))
+        done
+        rm -f "$(pid_file "$svc")"
+        log "$svc: stopped (pid $pid) after $(since "$t0")s"
+    done
 }
 
+stop_one() { stop_many "$1"; }
+
 cmd_down() {
-    local i
-    for ((i = $# ; i >= 1; i--)); do stop_one "${!i}"; done
+    local i rev=()
+    for ((i = $#; i >= 1; i--)); do rev+=("${!i}"); done
+    stop_many "${rev[@]}"
 }
 
 cmd_status() {

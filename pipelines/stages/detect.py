@@ -159,6 +159,9 @@ class DetectStage:
         for sid in closed.tolist():
             out.append(self._anomaly(sid, pos[sid], "closed", t, t, scores, z, values, baseline))
         self.anomalies += sum(1 for a in out if a.state == "open")
+        # a canonical order, so that any split of the series over partitions gives the
+        # same anomaly sequence at the same event time
+        out.sort(key=lambda a: (a.resource, a.metric, a.state))
         return out
 
     def _anomaly(
