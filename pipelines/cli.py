@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pipelines.cli_eval import eval_app
 from pipelines.cli_reports import reports_app
 from pipelines.settings import default_home
-from schemas.errors import ForeshockError
+from schemas.errors import ConfigError, ForeshockError
 
 app = typer.Typer(
     name="foreshock",
@@ -232,6 +232,93 @@ def bench_detect(
         )
     console.print(t)
     console.print(f"ratio fleet / river_hst: [b]{res['ratio']:.0f}×[/b]")
+
+
+config_app = typer.Typer(
+    help="Settings (env FORESHOCK_* and foreshock.toml).", no_args_is_help=True
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Print the effective settings (secrets masked) and where they come from."""
+    from pipelines.settings import Settings
+
+    s = Settings.load().masked()
+    if as_json:
+        _json(s)
+        return
+    from rich.table import Table
+
+    t = Table(title="foreshock settings (defaults < foreshock.toml < FORESHOCK_* env)")
+    t.add_column("setting")
+    t.add_column("value")
+    t.add_column("env var")
+    for k, v in s.items():
+        t.add_row(k, str(v), f"FORESHOCK_{k.upper()}")
+    console.print(t)
+
+
+@app.command()
+def worker(
+    topology: Annotated[Path, typer.Option(help="topology.yaml of the fleet (replay contract).")],
+    loglevel: Annotated[str, typer.Option(help="Faust log level.")] = "warning",
+    home: HomeOpt = None,
+) -> None:
+    """Start a distributed worker: Faust agents for detect, correlate, store and page.
+
+    Start as many as you like: they share the topics' partitions (Kafka rebalances).
+    Example:  FORESHOCK_STORE_BACKEND=opensearch foreshock worker --topology fleet.yaml
+    """
+    import yaml
+    from pydantic import ValidationError
+
+    from pipelines.faust_app import run_worker
+    from pipelines.settings import Settings
+    from schemas.topology import Topology
+
+    if topology.is_dir():
+        topology = topology / "topology.yaml"
+    if not topology.is_file():
+        raise ConfigError(f"no topology file at {topology}")
+    try:
+        topo = Topology.model_validate(yaml.safe_load(topology.read_text()) or {})
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"{topology}: invalid topology: {exc}") from None
+    run_worker(Settings.load(), topo, home or default_home(), loglevel=loglevel)
+
+
+@app.command()
+def publish(
+    replay: Annotated[Path, typer.Option(help="Replay folder to produce to Kafka.")],
+    speed: Annotated[
+        float, typer.Option(help="Event-time speed-up (60 = a minute per second; 0 = flat out).")
+    ] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Produce a replay folder to the metrics topic (split by resource over partitions).
+
+    Example:  foreshock publish --replay /tmp/r4 --speed 0
+    """
+    from pipelines.publish import publish_replay
+    from pipelines.settings import Settings
+
+    with _progress(not as_json and err.is_terminal) as progress:
+        task = progress.add_task("publishing", total=None)
+        res = publish_replay(
+            replay,
+            Settings.load(),
+            speed=speed,
+            progress=lambda d, t: progress.update(task, completed=d, total=t),
+        )
+    if as_json:
+        _json(res.__dict__)
+        return
+    console.print(
+        f"published run {res.run}: {res.batches} scrapes, {res.samples:,} samples in "
+        f"{res.messages} messages, {res.seconds:.1f} s ({res.dead_letters} rows dead-lettered)"
+    )
 
 
 def main() -> None:

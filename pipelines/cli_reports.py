@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +13,9 @@ from rich.table import Table
 
 from enrichers.narrator import clock
 from pipelines.settings import default_home
+
+if TYPE_CHECKING:
+    from enrichers.store import ReportStore
 
 reports_app = typer.Typer(help="Search and read root-cause reports.", no_args_is_help=True)
 console = Console()
@@ -22,17 +26,20 @@ HomeOpt = Annotated[
 ]
 
 
-def _store(home: Path | None):  # type: ignore[no-untyped-def]
-    from enrichers.sqlite_store import SQLiteReportStore
+def _store(home: Path | None) -> ReportStore:
+    """The report store the settings choose (``FORESHOCK_STORE_BACKEND``), for reading."""
+    from enrichers.stores import open_store, sqlite_path
+    from pipelines.settings import Settings
     from schemas.errors import ConfigError
 
-    path = (home or default_home()) / "reports.sqlite"
-    if not path.exists():
+    settings = Settings.load()
+    home = home or default_home()
+    if settings.store_backend == "sqlite" and not sqlite_path(home).exists():
         raise ConfigError(
-            f"no report store at {path}: run `foreshock demo` or `foreshock run` first, "
-            "or pass --home"
+            f"no report store at {sqlite_path(home)}: run `foreshock demo` or `foreshock run` "
+            "first, or pass --home"
         )
-    return SQLiteReportStore(path)
+    return open_store(settings, home)
 
 
 @reports_app.command("search")
@@ -45,7 +52,7 @@ def search(
 
     Example:  foreshock reports search redis evictions
     """
-    with _store(home) as store:
+    with closing(_store(home)) as store:
         hits = store.search(" ".join(text), limit=limit)
     if not hits:
         console.print("no matching report")
@@ -66,7 +73,7 @@ def show(
     home: HomeOpt = None,
 ) -> None:
     """Print one report as Markdown."""
-    with _store(home) as store:
+    with closing(_store(home)) as store:
         report = store.get(report_id)
     if report is None:
         from schemas.errors import UnknownNameError
@@ -82,7 +89,7 @@ def list_reports(
     limit: Annotated[int, typer.Option(help="How many.")] = 20, home: HomeOpt = None
 ) -> None:
     """The newest reports."""
-    with _store(home) as store:
+    with closing(_store(home)) as store:
         reports = store.recent(limit)
     t = Table()
     for c in ("report", "created", "root cause", "title"):

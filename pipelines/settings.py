@@ -49,7 +49,7 @@ class Settings(BaseModel):
 
     @classmethod
     def load(
-        cls, env: Mapping[str, str] | None = None, config: Path | None | Literal["auto"] = "auto"
+        cls, env: Mapping[str, str] | None = None, config: Path | Literal["auto"] | None = "auto"
     ) -> Settings:
         """Defaults, then the TOML file, then ``FORESHOCK_*`` variables of ``env``."""
         env = os.environ if env is None else env

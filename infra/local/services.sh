@@ -16,7 +16,7 @@ ALL_SERVICES=(kafka neo4j opensearch)
 
 CACHE="${FORESHOCK_SERVERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/foreshock-servers}"
 M2_REPO="${FORESHOCK_M2_REPO:-$CACHE/m2}"
-SERVICES_DIR="${FORESHOCK_SERVICES_DIR:-${TMPDIR:-/tmp}/foreshock-services}"
+SERVICES_DIR="${FORESHOCK_SERVICES_DIR:-/tmp/foreshock-services}"
 LOG_DIR="$SERVICES_DIR/logs"
 RUN_DIR="$SERVICES_DIR/run"
 STATE_DIR="$SERVICES_DIR/state"
@@ -120,6 +120,15 @@ check_java() {
     v="$("$JAVA" -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2}')"
     [[ "${v%%.*}" =~ ^[0-9]+$ && "${v%%.*}" -ge 17 ]] ||
         die "$JAVA is Java '$v'; Kafka 4, Neo4j 5.26 and OpenSearch 2.19 need Java 17+ (21 at most for Neo4j)"
+    if [[ "${v%%.*}" -gt 21 ]]; then
+        log "warning: $JAVA is Java $v; Neo4j 5.26 supports Java 17 and 21 only (set FORESHOCK_JAVA_HOME)"
+    fi
+}
+
+check_python() {
+    "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 8))' 2>/dev/null ||
+        die "no usable Python at '$PY' for the readiness checks: run \`make install\` (creates" \
+            "$REPO/.venv) or set PYTHON to a Python with confluent-kafka, neo4j and opensearch-py"
 }
 
 # --- fetch: Maven Central -> $CACHE/<svc>/{lib,classes} --------------------------------------
@@ -323,7 +332,8 @@ launch() {
         printf '\n'
     } >>"$(log_file "$svc")"
     # nohup: keep running after the calling terminal goes away; stdin from /dev/null.
-    nohup "${cmd[@]}" >>"$(log_file "$svc")" 2>&1 </dev/null &
+    # 9>&-: the server must not inherit (and so hold) the lock taken in main().
+    nohup "${cmd[@]}" >>"$(log_file "$svc")" 2>&1 </dev/null 9>&- &
     pid=$!
     echo "$pid" >"$(pid_file "$svc")"
     echo "$pid"
@@ -356,37 +366,32 @@ await_ready() {
 }
 
 cmd_up() {
-    local svc pid started=() pids=() t0s=() was=() failed=0 i
+    local svc pid was t0 parallel="${FORESHOCK_SERVICES_PARALLEL:-0}" failed=0 i
+    local started=() pids=() t0s=() wass=()
     check_java
+    check_python
     mkdir -p "$LOG_DIR" "$RUN_DIR" "$STATE_DIR"
     for svc in "$@"; do fetch_one "$svc"; done
     for svc in "$@"; do
+        t0="$(now)"
         pid="$(running_pid "$svc")"
         if [[ -n "$pid" ]]; then
-            # Already ours and running (maybe still starting): just make sure it answers.
-            started+=("$svc")
-            pids+=("$pid")
-            t0s+=("$(now)")
-            was+=(1)
-            continue
+            was=1 # already ours and running (maybe still starting): just make sure it answers
+        else
+            was=0
+            rm -f "$(pid_file "$svc")"
+            log "$svc: starting, log: $(log_file "$svc")"
+            pid="$(launch "$svc")" || die "$svc: could not be started"
         fi
-        rm -f "$(pid_file "$svc")"
-        t0s+=("$(now)")
-        log "$svc: starting, log: $(log_file "$svc")"
-        pid="$(launch "$svc")" || die "$svc: could not be started"
-        started+=("$svc")
-        pids+=("$pid")
-        was+=(0)
-        if [[ "${FORESHOCK_SERVICES_PARALLEL:-1}" != 1 ]]; then
-            i=$((${#started[@]} - 1))
-            await_ready "$svc" "$pid" "${t0s[$i]}" 0 || failed=1
+        if [[ "$parallel" == 1 ]]; then
+            started+=("$svc") pids+=("$pid") t0s+=("$t0") wass+=("$was")
+        else
+            await_ready "$svc" "$pid" "$t0" "$was" || failed=1
         fi
     done
-    if [[ "${FORESHOCK_SERVICES_PARALLEL:-1}" == 1 ]]; then
-        for i in "${!started[@]}"; do
-            await_ready "${started[$i]}" "${pids[$i]}" "${t0s[$i]}" "${was[$i]}" || failed=1
-        done
-    fi
+    for i in "${!started[@]}"; do
+        await_ready "${started[$i]}" "${pids[$i]}" "${t0s[$i]}" "${wass[$i]}" || failed=1
+    done
     [[ $failed -eq 0 ]] || die "some servers did not start (logs in $LOG_DIR)"
     log "ready: $(for s in "$@"; do printf '%s=%s ' "$s" "$(endpoint_of "$s")"; done)"
 }
@@ -422,6 +427,12 @@ stop_many() {
             fi
             sleep 0.2
             waited=$((waited + 1))
+        done
+        # Our servers are re-parented to init; give it a moment to reap the exited process so
+        # no <defunct> java entry is left behind in the process table.
+        for _ in {1..25}; do
+            [[ -n "$(ps -o pid= -p "$pid" 2>/dev/null)" ]] || break
+            sleep 0.2
         done
         rm -f "$(pid_file "$svc")"
         log "$svc: stopped (pid $pid) after $(since "$t0")s"
@@ -482,6 +493,15 @@ main() {
     for svc in "${services[@]}"; do
         [[ " ${ALL_SERVICES[*]} " == *" $svc "* ]] || die "unknown service '$svc' (kafka, neo4j, opensearch)"
     done
+    case "$action" in
+        up | start | down | stop | restart | clean)
+            # One up/down at a time per FORESHOCK_SERVICES_DIR (e.g. two test runs at once):
+            # the second waits, then finds the servers up (or down).
+            mkdir -p "$RUN_DIR"
+            exec 9>"$RUN_DIR/.lock"
+            if command -v flock >/dev/null; then flock 9; fi
+            ;;
+    esac
     case "$action" in
         up | start) cmd_up "${services[@]}" ;;
         down | stop) cmd_down "${services[@]}" ;;

@@ -1,0 +1,274 @@
+"""The distributed runtime: the same stages as Faust agents on Kafka topics.
+
+Agents are thin adapters: decode, hand the message with its offset to a partition
+driver (:mod:`pipelines.distributed`), send what comes back, wait for the broker's
+acknowledgements, then store the driver's snapshot in a changelogged Faust table. A
+worker that dies loses nothing: Kafka redelivers what was not committed, the table is
+recovered from its changelog, and the driver skips what its state already contains.
+
+Agents:
+
+- ``detect``: ``<prefix>.metrics`` (key: resource) → ``<prefix>.anomalies`` (key: connected
+  component), with event-time ticks broadcast to every anomalies partition;
+- ``correlate``: ``<prefix>.anomalies`` → ``<prefix>.incidents``, ``<prefix>.reports``,
+  ``<prefix>.alerts`` (key: incident id), and a ``done`` marker on ``<prefix>.control`` at
+  the end of a replay;
+- ``store``: incidents and reports → the report store (SQLite or OpenSearch by settings;
+  idempotent ids) and, with the Neo4j backend, incident history in the graph;
+- ``page``: alerts → the alert sink, de-duplicated through a changelogged table.
+
+Malformed messages on any input topic go to ``<prefix>.dead-letters`` with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import faust
+import orjson
+
+from graph.backend import GraphBackend
+from graph.embedded import NetworkXGraph
+from packs.loader import PackIndex, load_packs
+from pipelines.distributed import (
+    Out,
+    PartitionCorrelator,
+    PartitionDetector,
+    components,
+    partition_of,
+    state_offset,
+)
+from pipelines.kafka_topics import TopicNames, ensure_topics
+from pipelines.settings import Settings
+from pipelines.sinks.alerts import JsonlAlertSink
+from pipelines.wire import decode, encode
+from schemas.dead_letter import DeadLetter
+from schemas.errors import SchemaError
+from schemas.topology import Topology
+
+log = logging.getLogger("foreshock.worker")
+
+
+def _graph(settings: Settings, topology: Topology) -> GraphBackend:
+    if settings.graph_backend == "neo4j":
+        from graph.neo4j_backend import Neo4jGraph
+
+        g = Neo4jGraph.from_settings(settings)
+        g.load(topology)
+        return g
+    return NetworkXGraph(topology)
+
+
+def _store(settings: Settings, home: Path) -> Any:
+    try:
+        from enrichers.stores import open_store
+    except ImportError:  # pragma: no cover - before the OpenSearch store existed
+        from enrichers.sqlite_store import SQLiteReportStore
+
+        return SQLiteReportStore(home / "reports.sqlite")
+    return open_store(settings, home)
+
+
+def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
+    """Build the Faust app (agents, topics, tables) for one deployment."""
+    names = TopicNames(settings.kafka_topic_prefix)
+    n = settings.kafka_partitions
+    ensure_topics(settings.kafka_bootstrap, names, n)
+    home.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        f"{settings.kafka_topic_prefix}-worker",
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",
+        topic_partitions=n,
+        topic_replication_factor=1,
+        key_serializer="raw",
+        value_serializer="raw",
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        table_standby_replicas=0,
+        processing_guarantee="at_least_once",
+        broker_commit_every=200,
+        stream_wait_empty=False,
+        datadir=str(home / "faust-data"),
+    )
+    t_metrics = app.topic(names.metrics, partitions=n)
+    t_anomalies = app.topic(names.anomalies, partitions=n)
+    t_incidents = app.topic(names.incidents, partitions=n)
+    t_reports = app.topic(names.reports, partitions=n)
+    t_alerts = app.topic(names.alerts, partitions=n)
+    t_dlq = app.topic(names.dead_letters, partitions=n)
+    t_control = app.topic(names.control, partitions=n)
+    detect_state = app.Table(f"{settings.kafka_topic_prefix}-detect-state", partitions=n)
+    correlate_state = app.Table(f"{settings.kafka_topic_prefix}-correlate-state", partitions=n)
+    paged = app.Table(f"{settings.kafka_topic_prefix}-paged", partitions=n)
+
+    packs = PackIndex(load_packs())
+    kinds = topology.kinds()
+    comp = components(topology)
+    graph = _graph(settings, topology)
+    detectors: dict[int, PartitionDetector] = {}
+    correlators: dict[int, PartitionCorrelator] = {}
+
+    async def dead_letter(event: Any, reason: str) -> None:
+        m = event.message
+        letter = DeadLetter(
+            source=f"{m.topic}:{m.partition}:{m.offset}",
+            reason=reason,
+            payload=(event.value or b"")[:2000].decode("utf-8", "replace"),
+        )
+        log.warning("dead letter %s: %s", letter.source, reason)
+        await t_dlq.send(key=m.topic.encode(), value=orjson.dumps(letter.model_dump()))
+
+    async def send_all(sends: Iterable[tuple[Any, bytes, bytes, int | None]]) -> None:
+        futures = [
+            await topic.send(key=key, value=value, partition=p) for topic, key, value, p in sends
+        ]
+        for fut in futures:  # acknowledged before the state that implies them is stored
+            await fut
+
+    def driver_detector(p: int) -> PartitionDetector:
+        stored = detect_state.get(str(p).encode())
+        det = detectors.get(p)
+        if det is None or det.offset != state_offset(stored):
+            det = PartitionDetector(kinds, packs)
+            if stored:
+                det.restore(stored)
+            detectors[p] = det
+        return det
+
+    def driver_correlator(p: int) -> PartitionCorrelator:
+        stored = correlate_state.get(str(p).encode())
+        cor = correlators.get(p)
+        if cor is None or cor.offset != state_offset(stored):
+            cor = PartitionCorrelator(n, graph, packs)
+            if stored:
+                cor.restore(stored)
+            correlators[p] = cor
+        return cor
+
+    @app.agent(t_metrics)
+    async def detect(stream: Any) -> None:
+        async for event in stream.events():
+            p, off = event.message.partition, event.message.offset
+            try:
+                msg = decode(event.value)
+                if msg.kind not in ("batch", "end"):
+                    raise SchemaError(f"unexpected {msg.kind} message on the metrics topic")
+            except SchemaError as exc:
+                await dead_letter(event, str(exc))
+                continue
+            det = driver_detector(p)
+            out = det.handle(off, msg)
+            if out is None:
+                continue
+            sends = []
+            for kind, rec in out:
+                if kind == "anomaly":
+                    cp = partition_of(comp.get(rec.resource, rec.resource), n)
+                    sends.append(
+                        (t_anomalies, rec.resource.encode(), encode("anomaly", rec, msg.run), cp)
+                    )
+                else:  # tick or end: every correlator needs this partition's clock
+                    value = encode(kind, run=msg.run, source=p, timestamp=float(rec))  # type: ignore[arg-type]
+                    sends += [(t_anomalies, b"clock", value, cp) for cp in range(n)]
+            await send_all(sends)
+            detect_state[str(p).encode()] = det.snapshot()
+
+    @app.agent(t_anomalies)
+    async def correlate(stream: Any) -> None:
+        async for event in stream.events():
+            p, off = event.message.partition, event.message.offset
+            try:
+                msg = decode(event.value)
+                if msg.kind not in ("anomaly", "tick", "end"):
+                    raise SchemaError(f"unexpected {msg.kind} message on the anomalies topic")
+            except SchemaError as exc:
+                await dead_letter(event, str(exc))
+                continue
+            cor = driver_correlator(p)
+            out = cor.handle(off, msg)
+            if out is None:
+                continue
+            await send_all(_correlate_sends(out, msg.run, p))
+            correlate_state[str(p).encode()] = cor.snapshot()
+
+    def _correlate_sends(
+        out: list[Out], run: str, p: int
+    ) -> list[tuple[Any, bytes, bytes, int | None]]:
+        sends: list[tuple[Any, bytes, bytes, int | None]] = []
+        for kind, rec in out:
+            if kind == "incident":
+                sends.append((t_incidents, rec.id.encode(), encode("incident", rec, run), None))
+            elif kind == "report":
+                sends.append(
+                    (t_reports, rec.incident_id.encode(), encode("report", rec, run), None)
+                )
+            elif kind == "alert":
+                sends.append((t_alerts, rec.dedup_key.encode(), encode("alert", rec, run), None))
+            elif kind == "done":
+                sends.append((t_control, b"done", encode("done", run=run, source=p), None))
+        return sends
+
+    store = _store(settings, home)
+    history = None
+    if settings.graph_backend == "neo4j":
+        history = graph
+
+    @app.agent(t_incidents)
+    async def store_incidents(stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                msg = decode(event.value)
+                if msg.kind != "incident":
+                    raise SchemaError(f"unexpected {msg.kind} message on the incidents topic")
+            except SchemaError as exc:
+                await dead_letter(event, str(exc))
+                continue
+            store.put_incident(msg.record)
+            if history is not None and hasattr(history, "record_incident"):
+                history.record_incident(msg.record)
+
+    @app.agent(t_reports)
+    async def store_reports(stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                msg = decode(event.value)
+                if msg.kind != "report":
+                    raise SchemaError(f"unexpected {msg.kind} message on the reports topic")
+            except SchemaError as exc:
+                await dead_letter(event, str(exc))
+                continue
+            store.put(msg.record)
+
+    sink = JsonlAlertSink(home / "alerts.jsonl")
+
+    @app.agent(t_alerts)
+    async def page(stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                msg = decode(event.value)
+                if msg.kind != "alert":
+                    raise SchemaError(f"unexpected {msg.kind} message on the alerts topic")
+            except SchemaError as exc:
+                await dead_letter(event, str(exc))
+                continue
+            alert = msg.record
+            key = f"{alert.dedup_key}|{alert.action}".encode()
+            if paged.get(key):
+                continue
+            sink.send(alert)
+            paged[key] = b"1"
+
+    return app
+
+
+def run_worker(
+    settings: Settings, topology: Topology, home: Path, loglevel: str = "warning"
+) -> None:
+    """Start a worker in this process until it is stopped (Ctrl-C / SIGTERM)."""
+    app = create_app(settings, topology, home)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, workdir=str(home))
+    worker.execute_from_commandline()

@@ -1,0 +1,625 @@
+"""OpenSearch report store on a real server (``make services-up``), held to the SQLite contract.
+
+An analyst searching reports must get the same reports whichever store the pipeline wrote
+to, so the tests put the same reports into a SQLite store and an OpenSearch store and ask
+both the same questions. Each test gets its own indices under a prefix unique to this run,
+deleted (with their templates) at the end. Without a server the tests fail, unless
+``FORESHOCK_SKIP_INTEGRATION=1``, in which case they are skipped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import NotFoundError
+from typer.testing import CliRunner
+
+from enrichers.opensearch_store import OpenSearchReportStore, anomaly_id, search_query
+from enrichers.opensearch_templates import index_templates
+from enrichers.sqlite_store import SQLiteReportStore
+from enrichers.store import ReportStore, SearchHit, StoreError
+from enrichers.stores import open_store
+from pipelines.cli_reports import reports_app
+from pipelines.settings import Settings
+from schemas.anomaly import Anomaly
+from schemas.forecast import Forecast
+from schemas.incident import Incident
+from schemas.report import EvidenceRow, RootCauseReport
+
+RUN_PREFIX = f"fs-it-{uuid.uuid4().hex[:8]}"
+_indices = itertools.count()
+
+
+# --- what the stores hold --------------------------------------------------------------
+
+
+def evidence(resource: str, metric: str, onset: float = 90.0) -> EvidenceRow:
+    return EvidenceRow(
+        resource=resource,
+        metric=metric,
+        onset=onset,
+        direction="up",
+        value=40.0,
+        baseline=0.5,
+        score=0.99,
+    )
+
+
+def redis_report(**overrides: Any) -> RootCauseReport:
+    fields: dict[str, Any] = {
+        "id": "inc-1-v1",
+        "incident_id": "inc-1",
+        "created_at": 100.0,
+        "title": "Redis memory exhaustion on redis-cache",
+        "summary": "redis-cache reached maxmemory and evicted keys; checkout latency rose.",
+        "root_cause_resource": "redis-cache",
+        "failure_mode": "memory_exhaustion",
+        "causal_chain": ["redis-cache evicts keys", "checkout misses cache", "checkout slow"],
+        "evidence": [evidence("redis-cache", "redis_evicted_keys_total")],
+        "remediations": ["Raise maxmemory or shorten key TTLs."],
+    }
+    return RootCauseReport(**(fields | overrides))
+
+
+def kafka_report(**overrides: Any) -> RootCauseReport:
+    fields: dict[str, Any] = {
+        "id": "inc-2-v1",
+        "incident_id": "inc-2",
+        "created_at": 200.0,
+        "title": "Kafka consumer lag on orders",
+        "summary": "orders-consumer fell behind on kafka-orders; lag grew for ten minutes.",
+        "root_cause_resource": "kafka-orders",
+        "failure_mode": "consumer_lag",
+        "evidence": [evidence("kafka-orders", "kafka_consumergroup_lag")],
+        "remediations": ["Add consumers; check redis memory on the cache they call."],
+    }
+    return RootCauseReport(**(fields | overrides))
+
+
+def mysql_report(**overrides: Any) -> RootCauseReport:
+    fields: dict[str, Any] = {
+        "id": "inc-3-v1",
+        "incident_id": "inc-3",
+        "created_at": 300.0,
+        "title": "MySQL lock contention on mysql-orders",
+        "summary": "Long transactions held row locks on mysql-orders; order writes timed out.",
+        "root_cause_resource": "mysql-orders",
+        "failure_mode": "lock_contention",
+        "causal_chain": ["mysql-orders row locks", "orders-api waits", "checkout errors"],
+        "evidence": [evidence("mysql-orders", "mysql_global_status_innodb_row_lock_waits")],
+        "checks": ["Look for long-running transactions in information_schema.innodb_trx."],
+        "remediations": ["Kill the blocking transaction; keep transactions short."],
+    }
+    return RootCauseReport(**(fields | overrides))
+
+
+def postgres_report(**overrides: Any) -> RootCauseReport:
+    fields: dict[str, Any] = {
+        "id": "inc-4-v1",
+        "incident_id": "inc-4",
+        "created_at": 500.0,
+        "title": "PostgreSQL disk filling on pg-main",
+        "summary": "WAL files piled up on pg-main behind an inactive replication slot; "
+        "the disk will be full in 3.2 days.",
+        "root_cause_resource": "pg-main",
+        "failure_mode": "disk_exhaustion",
+        "evidence": [evidence("pg-main", "pg_replication_slot_wal_bytes", onset=450.0)],
+        "checks": ["SELECT slot_name, active FROM pg_replication_slots;"],
+        "remediations": ["Drop or reconnect the inactive slot."],
+    }
+    return RootCauseReport(**(fields | overrides))
+
+
+def corpus() -> list[RootCauseReport]:
+    """Five reports; incident inc-1 has two versions, the newer one written first."""
+    return [
+        redis_report(
+            id="inc-1-v2",
+            created_at=400.0,
+            title="Redis still out of memory on redis-cache",
+            summary="redis-cache kept evicting keys after the first page; latency stayed high.",
+        ),
+        redis_report(),
+        kafka_report(),
+        mysql_report(),
+        postgres_report(),
+    ]
+
+
+def anomaly(i: int, **overrides: Any) -> Anomaly:
+    fields: dict[str, Any] = {
+        "resource": f"redis-{i % 50}",
+        "metric": "redis_evicted_keys_total",
+        "onset": 1_700_000_000.0 + i,
+        "detected_at": 1_700_000_060.0 + i,
+        "score": 0.99,
+        "raw_score": 9.1,
+        "direction": "up",
+        "value": 40.0,
+        "baseline": 0.5,
+        "detector": "fleet",
+    }
+    return Anomaly(**(fields | overrides))
+
+
+def forecast(i: int) -> Forecast:
+    return Forecast(
+        resource=f"host-{i}",
+        metric="node_filesystem_avail_bytes",
+        made_at=1_700_000_000.0,
+        model="linear",
+        horizon_s=3600.0,
+        timestamps=[1_700_000_000.0, 1_700_003_600.0],
+        point=[10.0, 5.0],
+        limit=0.0,
+        exhaustion_p50=1_700_007_200.0,
+    )
+
+
+def ids(hits: list[SearchHit]) -> list[str]:
+    return [h.report_id for h in hits]
+
+
+# --- servers and stores ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[OpenSearch]:
+    """A client on the test server; fails (or skips, if asked to) when it does not answer."""
+    url = Settings.load().opensearch_url
+    client = OpenSearch(hosts=[url], timeout=30, max_retries=2, retry_on_timeout=True)
+    try:
+        client.cluster.health(wait_for_status="yellow")
+    except Exception as exc:  # any failure to answer means the same to the developer
+        client.close()
+        message = f"OpenSearch not reachable at {url}: run `make services-up` ({exc})"
+        if os.environ.get("FORESHOCK_SKIP_INTEGRATION") == "1":
+            pytest.skip(message)
+        pytest.fail(message)
+    yield client
+    _delete_run_indices(client)
+    client.close()
+
+
+def _delete_run_indices(client: OpenSearch) -> None:
+    """Delete every index and template this run created (names start with RUN_PREFIX)."""
+    try:
+        names = list(client.indices.get(index=f"{RUN_PREFIX}-*", expand_wildcards="all"))
+    except NotFoundError:
+        names = []
+    for name in names:
+        client.indices.delete(index=name, ignore_unavailable=True)
+    try:
+        found = client.indices.get_index_template(name=f"{RUN_PREFIX}-*")
+    except NotFoundError:
+        return
+    for template in found.get("index_templates", []):
+        client.indices.delete_index_template(name=template["name"])
+
+
+def fresh_prefix() -> str:
+    return f"{RUN_PREFIX}-{next(_indices)}"
+
+
+@pytest.fixture
+def os_store(client: OpenSearch) -> Iterator[OpenSearchReportStore]:
+    """An empty OpenSearch store with its own indices (forced refresh: fast tests)."""
+    with OpenSearchReportStore(client, prefix=fresh_prefix(), refresh="true") as store:
+        yield store
+
+
+@pytest.fixture(params=["sqlite", "opensearch"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReportStore]:
+    """An empty store of each backend: every test using it runs on both."""
+    if request.param == "sqlite":
+        with SQLiteReportStore(tmp_path / "reports.sqlite") as sqlite_store:
+            yield sqlite_store
+    else:
+        yield request.getfixturevalue("os_store")
+
+
+@pytest.fixture(scope="module")
+def both(
+    client: OpenSearch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[SQLiteReportStore, OpenSearchReportStore]]:
+    """The corpus, put into one store of each backend."""
+    db = tmp_path_factory.mktemp("contract") / "reports.sqlite"
+    with (
+        SQLiteReportStore(db) as sqlite_store,
+        OpenSearchReportStore(client, prefix=fresh_prefix()) as opensearch_store,
+    ):
+        for report in corpus():
+            assert sqlite_store.put(report) is True
+            assert opensearch_store.put(report) is True
+        yield sqlite_store, opensearch_store
+
+
+# --- the contract: same questions, same answers ----------------------------------------
+
+#: query → (the reports it must find, the best hit); both stores must give exactly these.
+QUERIES: dict[str, tuple[set[str], str | None]] = {
+    # resource names, as phrases of their parts
+    "redis-cache": ({"inc-1-v1", "inc-1-v2"}, None),
+    "kafka-orders": ({"inc-2-v1"}, "inc-2-v1"),
+    "pg-main": ({"inc-4-v1"}, "inc-4-v1"),
+    "mysql-orders": ({"inc-3-v1"}, "inc-3-v1"),
+    # words of summaries, titles, checks, remediations
+    "checkout latency": ({"inc-1-v1"}, "inc-1-v1"),
+    "replication slot": ({"inc-4-v1"}, "inc-4-v1"),
+    "innodb_trx": ({"inc-3-v1"}, "inc-3-v1"),
+    "redis memory": ({"inc-1-v1", "inc-1-v2", "inc-2-v1"}, None),
+    "consumers memory": ({"inc-2-v1"}, "inc-2-v1"),
+    # metric names: evidence only
+    "kafka_consumergroup_lag": ({"inc-2-v1"}, "inc-2-v1"),
+    "redis_evicted_keys_total": ({"inc-1-v1", "inc-1-v2"}, None),
+    # stemming: eviction → evicted / evicting / evicts
+    "eviction": ({"inc-1-v1", "inc-1-v2"}, None),
+    "locking transaction": ({"inc-3-v1"}, "inc-3-v1"),
+    "exhaustion": ({"inc-1-v1", "inc-1-v2", "inc-4-v1"}, None),
+    # partial last word while typing; a finished word is not a prefix
+    "kafk": ({"inc-2-v1"}, "inc-2-v1"),
+    "checkout lat": ({"inc-1-v1"}, "inc-1-v1"),
+    "replic": ({"inc-4-v1"}, "inc-4-v1"),
+    "inactive sl": ({"inc-4-v1"}, "inc-4-v1"),
+    "lat ": (set(), None),
+    # not every word matches: any-word fallback, still best first
+    "checkout zookeeper": ({"inc-1-v1", "inc-1-v2", "inc-3-v1"}, None),
+    "zookeeper pg": ({"inc-4-v1"}, "inc-4-v1"),
+    # unknown words find nothing
+    "zookeeper": (set(), None),
+    "postgresql replication lagging kafka zookeeper": ({"inc-2-v1", "inc-4-v1"}, None),
+    # hostile input: operators and punctuation are plain words or separators
+    'foo-bar "AND :': ({"inc-1-v1"}, "inc-1-v1"),
+    "redis AND memory": ({"inc-1-v1", "inc-1-v2"}, None),
+    '"redis-cache': ({"inc-1-v1", "inc-1-v2"}, None),
+    "title:redis": ({"inc-1-v1", "inc-1-v2"}, None),
+    "NEAR(redis": ({"inc-1-v1", "inc-1-v2", "inc-2-v1"}, None),
+    "pg-main*": ({"inc-4-v1"}, "inc-4-v1"),
+    "{pg-main}:^disk~2 OR /.*/": ({"inc-4-v1"}, "inc-4-v1"),
+    "+redis -memory": ({"inc-1-v1", "inc-1-v2", "inc-2-v1"}, None),
+    "\\": (set(), None),
+    "\x00": (set(), None),
+    "": (set(), None),
+    "   ": (set(), None),
+    "日本語 ünïcödé": (set(), None),
+    "a" * 5000: (set(), None),
+    " ".join(["redis"] * 300): ({"inc-1-v1", "inc-1-v2", "inc-2-v1"}, None),
+}
+
+
+@pytest.mark.parametrize("query", list(QUERIES), ids=lambda q: repr(q[:40]))
+def test_both_stores_find_the_same_reports(
+    both: tuple[SQLiteReportStore, OpenSearchReportStore], query: str
+) -> None:
+    sqlite_store, opensearch_store = both
+    expected, best = QUERIES[query]
+
+    sqlite_hits = sqlite_store.search(query)
+    opensearch_hits = opensearch_store.search(query)
+
+    assert set(ids(sqlite_hits)) == expected
+    assert set(ids(opensearch_hits)) == expected
+    if best is not None:
+        assert ids(sqlite_hits)[0] == ids(opensearch_hits)[0] == best
+
+
+@pytest.mark.parametrize("query", ["redis memory", "checkout", "pg-main", "eviction"])
+def test_both_stores_rank_alike_and_fill_hits_alike(
+    both: tuple[SQLiteReportStore, OpenSearchReportStore], query: str
+) -> None:
+    sqlite_store, opensearch_store = both
+
+    sqlite_hits = sqlite_store.search(query)
+    opensearch_hits = opensearch_store.search(query)
+
+    assert ids(opensearch_hits) == ids(sqlite_hits)
+    for s, o in zip(sqlite_hits, opensearch_hits, strict=True):
+        assert (o.incident_id, o.title, o.created_at) == (s.incident_id, s.title, s.created_at)
+        assert o.score > 0
+    scores = [h.score for h in opensearch_hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_snippets_mark_the_matched_words_as_the_sqlite_store_does(
+    both: tuple[SQLiteReportStore, OpenSearchReportStore],
+) -> None:
+    sqlite_store, opensearch_store = both
+
+    (s_hit,) = sqlite_store.search("checkout latency")
+    (o_hit,) = opensearch_store.search("checkout latency")
+
+    assert "**checkout** **latency**" in o_hit.snippet
+    assert o_hit.snippet == s_hit.snippet
+
+
+def test_get_recent_and_limit_agree(
+    both: tuple[SQLiteReportStore, OpenSearchReportStore],
+) -> None:
+    sqlite_store, opensearch_store = both
+
+    for key in ("inc-1", "inc-1-v1", "inc-2", "inc-4-v1", "nope", ""):
+        assert opensearch_store.get(key) == sqlite_store.get(key), key
+    assert opensearch_store.get("inc-1") is not None
+    assert opensearch_store.get("inc-1").id == "inc-1-v2"  # type: ignore[union-attr]
+    assert [r.id for r in opensearch_store.recent(3)] == [r.id for r in sqlite_store.recent(3)]
+    assert [r.id for r in opensearch_store.recent(100)] == [
+        "inc-4-v1",
+        "inc-1-v2",
+        "inc-3-v1",
+        "inc-2-v1",
+        "inc-1-v1",
+    ]
+    assert len(opensearch_store.search("redis", limit=2)) == 2
+    assert opensearch_store.search("redis", limit=0) == []
+    assert opensearch_store.recent(0) == []
+
+
+# --- behaviour each store must have on its own -----------------------------------------
+
+
+def test_is_a_report_store(store: ReportStore) -> None:
+    assert isinstance(store, ReportStore)
+
+
+def test_reputting_a_report_is_idempotent(store: ReportStore) -> None:
+    report = redis_report()
+
+    assert store.put(report) is True
+    assert store.put(report) is False
+    assert store.put(report.model_copy(deep=True)) is False
+
+    assert ids(store.search("redis")) == ["inc-1-v1"]
+    assert [r.id for r in store.recent(10)] == ["inc-1-v1"]
+
+
+def test_reputting_changed_content_replaces_the_report(store: ReportStore) -> None:
+    store.put(redis_report())
+
+    changed = redis_report(summary="Fragmentation made redis-cache swap.", title="Redis swap")
+    assert store.put(changed) is True
+
+    assert store.search("latency") == []  # only the old summary said it
+    assert ids(store.search("fragmentation")) == ["inc-1-v1"]
+    assert store.get("inc-1-v1") == changed
+
+
+def test_get_by_incident_id_returns_its_newest_report(store: ReportStore) -> None:
+    newest = redis_report(id="inc-1-v2", created_at=300.0, title="Redis still out of memory")
+    store.put(newest)  # written first: the newest is found by time, not by write order
+    store.put(redis_report(id="inc-1-v1", created_at=100.0))
+    store.put(kafka_report(created_at=400.0))
+
+    assert store.get("inc-1") == newest
+    assert store.get("inc-1-v1") == redis_report(id="inc-1-v1", created_at=100.0)
+    assert store.get("inc-9") is None
+
+
+def test_reports_created_at_the_same_time_list_newest_written_first(store: ReportStore) -> None:
+    store.put(redis_report(created_at=100.0))
+    store.put(kafka_report(created_at=100.0))
+    store.put(mysql_report(created_at=50.0))
+
+    assert [r.id for r in store.recent(10)] == ["inc-2-v1", "inc-1-v1", "inc-3-v1"]
+
+
+def test_incident_upsert_keeps_the_newest_version(store: ReportStore) -> None:
+    v2 = Incident(id="inc-1", opened_at=0.0, updated_at=20.0, version=2, resources=["a", "b"])
+    v1 = Incident(id="inc-1", opened_at=0.0, updated_at=10.0, version=1, resources=["a"])
+    v2_later = v2.model_copy(update={"updated_at": 25.0, "resources": ["a", "b", "c"]})
+    v2_stale = v2.model_copy(update={"updated_at": 15.0, "resources": ["z"]})
+    v3 = Incident(id="inc-1", opened_at=0.0, updated_at=30.0, version=3, status="resolved")
+
+    store.put_incident(v2)
+    store.put_incident(v1)  # late, out-of-order delivery of an older version
+    assert store.get_incident("inc-1") == v2
+    store.put_incident(v2_later)  # same version, later update: kept
+    assert store.get_incident("inc-1") == v2_later
+    store.put_incident(v2_stale)
+    assert store.get_incident("inc-1") == v2_later
+
+    store.put_incident(v3)
+    store.put_incident(v3)
+    assert store.get_incident("inc-1") == v3
+    assert store.get_incident("inc-9") is None
+
+
+def test_incidents_round_trip_with_their_anomalies(store: ReportStore) -> None:
+    from schemas.incident import RootCauseCandidate
+
+    incident = Incident(
+        id="inc-5",
+        opened_at=1.0,
+        updated_at=2.5,
+        resources=["redis-cache", "checkout"],
+        anomalies=[anomaly(1), anomaly(2, state="closed", unit="/s")],
+        candidates=[RootCauseCandidate(resource="redis-cache", score=0.9, failure_mode="oom")],
+    )
+
+    store.put_incident(incident)
+
+    assert store.get_incident("inc-5") == incident
+
+
+# --- OpenSearch only -------------------------------------------------------------------
+
+
+def test_templates_give_the_reports_index_explicit_types(
+    client: OpenSearch, os_store: OpenSearchReportStore
+) -> None:
+    index = os_store.indices["reports"]
+    props = client.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+
+    assert props["id"]["type"] == props["incident_id"]["type"] == "keyword"
+    assert props["failure_mode"]["type"] == props["root_cause_resource"]["type"] == "keyword"
+    assert props["created_at"] == {"type": "date", "format": "epoch_second"}
+    assert props["summary"]["type"] == "text"
+    assert props["summary"]["analyzer"] == "foreshock_english"
+    assert props["evidence"]["properties"]["metric"]["type"] == "keyword"
+    mappings = client.indices.get_mapping(index=index)[index]["mappings"]
+    assert mappings["dynamic"] == "false"
+    analyzed = client.indices.analyze(
+        index=index, body={"field": "summary", "text": "Evictions of redis_evicted_keys"}
+    )
+    assert [t["token"] for t in analyzed["tokens"]] == ["evict", "of", "redi", "evict", "kei"]
+    for kind in ("anomalies", "forecasts", "incidents"):
+        name = os_store.indices[kind]  # type: ignore[index]
+        assert client.indices.get_mapping(index=name)[name]["mappings"]["dynamic"] == "false"
+
+
+def test_ensuring_templates_again_changes_nothing(
+    client: OpenSearch, os_store: OpenSearchReportStore
+) -> None:
+    from enrichers.opensearch_templates import ensure_indices, ensure_templates
+
+    os_store.put(redis_report())
+
+    assert ensure_templates(client, os_store.prefix) == []
+    assert ensure_indices(client, os_store.prefix) == []
+    again = OpenSearchReportStore(client, prefix=os_store.prefix)
+    assert ids(again.search("redis")) == ["inc-1-v1"]
+    assert set(index_templates(os_store.prefix)) == set(os_store.indices.values())
+
+
+def test_an_index_made_without_the_template_is_refused(client: OpenSearch) -> None:
+    prefix = fresh_prefix()
+    client.index(index=f"{prefix}-reports", body={"title": "dynamic mapping"}, refresh=True)
+
+    with pytest.raises(StoreError, match="not created from foreshock's reports template"):
+        OpenSearchReportStore(client, prefix=prefix)
+
+
+def test_bulk_anomalies_get_deterministic_ids(
+    client: OpenSearch, os_store: OpenSearchReportStore
+) -> None:
+    anomalies = [anomaly(i) for i in range(300)]
+    index = os_store.indices["anomalies"]
+
+    assert os_store.put_anomalies(anomalies) == 300
+    assert client.count(index=index)["count"] == 300
+    assert os_store.put_anomalies(anomalies) == 0  # replayed: nothing new
+    closed = [a.model_copy(update={"state": "closed"}) for a in anomalies[:10]]
+    assert os_store.put_anomalies(closed) == 10  # the episode's record is updated in place
+    assert client.count(index=index)["count"] == 300
+
+    doc = client.get(index=index, id=anomaly_id(anomalies[0]))["_source"]
+    assert Anomaly.model_validate(doc) == closed[0]
+    found = client.search(
+        index=index, body={"query": {"term": {"resource": "redis-7"}}, "size": 0}
+    )
+    assert found["hits"]["total"]["value"] == 6
+
+
+def test_bulk_forecasts_and_reports_are_idempotent(
+    client: OpenSearch, os_store: OpenSearchReportStore
+) -> None:
+    forecasts = [forecast(i) for i in range(20)]
+
+    assert os_store.put_forecasts(forecasts) == 20
+    assert os_store.put_forecasts(forecasts) == 0
+    assert client.count(index=os_store.indices["forecasts"])["count"] == 20
+
+    assert os_store.put_reports(corpus()) == 5
+    assert os_store.put_reports(corpus()) == 0
+    assert os_store.put(redis_report()) is False
+    assert ids(os_store.search("kafka-orders")) == ["inc-2-v1"]
+    assert os_store.get("inc-1") is not None
+    assert os_store.get("inc-1").id == "inc-1-v2"  # type: ignore[union-attr]
+
+
+def test_default_refresh_makes_a_put_searchable_at_once(client: OpenSearch) -> None:
+    with OpenSearchReportStore(client, prefix=fresh_prefix()) as store:  # refresh="wait_for"
+        store.put(kafka_report())
+
+        assert ids(store.search("kafka-orders")) == ["inc-2-v1"]
+        assert [r.id for r in store.recent(1)] == ["inc-2-v1"]
+
+
+def test_unreachable_server_raises_a_store_error_with_a_hint() -> None:
+    settings = Settings.load(env={"FORESHOCK_OPENSEARCH_URL": "http://127.0.0.1:9"}, config=None)
+
+    with pytest.raises(StoreError, match=r"127\.0\.0\.1:9.*make services-up"):
+        OpenSearchReportStore(settings)
+
+
+def test_the_factory_opens_the_configured_backend(client: OpenSearch, tmp_path: Path) -> None:
+    prefix = fresh_prefix()
+    env = {"FORESHOCK_STORE_BACKEND": "opensearch", "FORESHOCK_OPENSEARCH_INDEX_PREFIX": prefix}
+    opened = open_store(Settings.load(env=env, config=None), tmp_path)
+    try:
+        assert isinstance(opened, OpenSearchReportStore)
+        assert opened.prefix == prefix
+    finally:
+        opened.close()
+    embedded = open_store(Settings.load(env={}, config=None), tmp_path / "home")
+    try:
+        assert isinstance(embedded, SQLiteReportStore)
+    finally:
+        embedded.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "opensearch"])
+def test_reports_cli_answers_the_same_on_both_backends(
+    client: OpenSearch, tmp_path: Path, backend: str
+) -> None:
+    prefix = fresh_prefix()
+    env = {
+        "FORESHOCK_STORE_BACKEND": backend,
+        "FORESHOCK_OPENSEARCH_INDEX_PREFIX": prefix,
+        "FORESHOCK_OPENSEARCH_URL": Settings.load().opensearch_url,
+        "COLUMNS": "200",
+    }
+    with closing(open_store(Settings.load(env=env, config=None), tmp_path)) as writer:
+        for report in corpus():
+            writer.put(report)
+    runner = CliRunner(env=env)
+
+    def cli(*args: str) -> str:
+        result = runner.invoke(reports_app, [*args, "--home", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "kafka-orders" in cli("search", "kafk")
+    assert "inc-4-v1" in cli("search", "replication", "slot")
+    assert "no matching report" in cli("search", "zookeeper")
+    assert "Redis still out of memory" in cli("show", "inc-1")
+    listed = cli("list", "--limit", "2")
+    assert listed.index("inc-4-v1") < listed.index("inc-1-v2")
+
+
+def test_search_query_never_passes_syntax_through() -> None:
+    query = search_query('title:"x" OR (y) AND z*', any_word=True)
+
+    assert query is not None
+    texts = [c["multi_match"]["query"] for c in query["bool"]["should"]]
+    assert texts == ["title", "x", "or", "y", "and", "z"]
+    assert all(set(t) <= set("abcdefghijklmnopqrstuvwxyz0123456789 ") for t in texts)
+
+
+def test_bulk_throughput(client: OpenSearch, os_store: OpenSearchReportStore) -> None:
+    """~5,000 documents per kind; prints documents/s (see the report of this change)."""
+    n = 5_000
+    reports = [
+        redis_report(id=f"inc-{i}-v1", incident_id=f"inc-{i}", created_at=float(i))
+        for i in range(n)
+    ]
+    anomalies = [anomaly(i) for i in range(n)]
+
+    start = time.perf_counter()
+    assert os_store.put_reports(reports) == n
+    reports_s = n / (time.perf_counter() - start)
+    start = time.perf_counter()
+    assert os_store.put_anomalies(anomalies) == n
+    anomalies_s = n / (time.perf_counter() - start)
+
+    print(f"\nbulk: {reports_s:,.0f} reports/s, {anomalies_s:,.0f} anomalies/s")
+    assert client.count(index=os_store.indices["reports"])["count"] == n
+    assert len(os_store.search("redis", limit=50)) == 50
