@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit install clean eval bench
+.PHONY: demo test lint typecheck unit install clean eval bench services-up services-down services-status
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,18 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+test: lint typecheck services-up unit
+
+# Real Kafka, Neo4j and OpenSearch on 127.0.0.1 from Maven Central jars (no Docker);
+# the first run downloads the jars into ~/.cache/foreshock-servers (see infra/local/README.md)
+services-up: $(STAMP)
+	PYTHON=$(abspath $(BIN)/python) bash infra/local/services.sh up
+
+services-down:
+	bash infra/local/services.sh down
+
+services-status:
+	PYTHON=$(abspath $(BIN)/python) bash infra/local/services.sh status
 
 eval: $(STAMP)
 	$(BIN)/foreshock eval rca --seeds 1-10

@@ -16,12 +16,15 @@ marked in :attr:`~enrichers.store.SearchHit.snippet` with the same ``**…**`` m
 Relevance scores are BM25 in both stores but not numerically equal; the hits and the best
 hit are the same.
 
-Every write is idempotent: reports are stored under their id (``<incident>-v<version>``)
-with a partial-document upsert, so re-putting identical content is a no-op that
-:meth:`OpenSearchReportStore.put` reports as ``False``; anomalies and forecasts get ids
-derived from their identity (:func:`anomaly_id`, :func:`forecast_id`); an incident is kept
-only if its version is not older than the stored one (checked inside OpenSearch, atomically).
-Writes are searchable when the call returns (``refresh``).
+Every write is idempotent: reports are stored under their id (``<incident>-v<version>``),
+and re-putting identical content writes nothing (:meth:`OpenSearchReportStore.put` returns
+``False``); anomalies and forecasts get ids derived from their identity (:func:`anomaly_id`,
+:func:`forecast_id`), and the bulk methods skip documents stored identically; an incident is
+kept only if its version is not older than the stored one. Single writes read, decide and
+write with optimistic concurrency (``if_seq_no``), so concurrent writers cannot lose a newer
+version. Documents are stored as the records' JSON (what ``model_dump_json`` gives), so
+``_source`` reads as the schema says. Writes are searchable when the call returns
+(``refresh``).
 
 Examples
 --------
@@ -52,20 +55,22 @@ True
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Final, Literal, TypeVar, cast
 
 from opensearchpy import OpenSearch, helpers
+from opensearchpy.exceptions import ConflictError, NotFoundError, TransportError
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
-from opensearchpy.exceptions import NotFoundError, TransportError
 from pydantic import BaseModel
 
 from enrichers.opensearch_templates import (
+    ANALYZER,
     KINDS,
     Kind,
     ensure_indices,
@@ -119,12 +124,7 @@ _NEWEST: Final = [
     {"created_at": {"order": "desc"}},
     {"written_ns": {"order": "desc", "missing": "_last", "unmapped_type": "long"}},
 ]
-_INCIDENT_SCRIPT: Final = (
-    "def old = ctx._source; def doc = params.doc; "
-    "if (old.version == null || doc.version > old.version || (doc.version == old.version "
-    "&& doc.updated_at >= old.updated_at)) { old.clear(); old.putAll(doc); } "
-    "else { ctx.op = 'none'; }"
-)
+_CONFLICT_RETRIES: Final = 10
 
 
 def connect(settings: Settings, *, timeout: float = 10.0) -> OpenSearch:
@@ -319,17 +319,16 @@ class OpenSearchReportStore:
     def put(self, report: RootCauseReport) -> bool:
         """Store ``report`` by id; ``False`` if identical content was already stored."""
         doc = _report_doc(report)
+
+        def body(old: dict[str, Any] | None) -> dict[str, Any] | None:
+            if old is None:
+                return {**doc, "written_ns": time.time_ns()}
+            if _unstamped(old) == doc:
+                return None
+            return {**doc, "written_ns": old.get("written_ns", time.time_ns())}
+
         with self._errors("store a report"):
-            result = _dict(
-                self.client.update(
-                    index=self.indices["reports"],
-                    id=report.id,
-                    body={"doc": doc, "upsert": {**doc, "written_ns": time.time_ns()}},
-                    refresh=self.refresh,
-                    retry_on_conflict=3,
-                )
-            )
-        return result.get("result") != "noop"
+            return self._put_checked("reports", report.id, body)
 
     def get(self, report_id: str) -> RootCauseReport | None:
         """The report with this id, else the newest report of the incident with this id."""
@@ -362,10 +361,10 @@ class OpenSearchReportStore:
                     size=min(limit, MAX_RESULTS),
                 )
             if found:
-                return [self._hit(h) for h in found]
+                return [self._hit(h, phrases=not any_word) for h in found]
         return []
 
-    def _hit(self, hit: Mapping[str, Any]) -> SearchHit:
+    def _hit(self, hit: Mapping[str, Any], *, phrases: bool) -> SearchHit:
         source = hit["_source"]
         return SearchHit(
             report_id=source["id"],
@@ -373,29 +372,36 @@ class OpenSearchReportStore:
             title=source["title"],
             created_at=source["created_at"],
             score=float(hit["_score"]),
-            snippet=self._snippet(hit.get("highlight", {}), source),
+            snippet=_snippet(
+                hit.get("highlight", {}),
+                source,
+                self.highlight,
+                phrases=phrases,
+                identify=self._stems,
+            ),
         )
 
-    def _snippet(self, highlight: Mapping[str, list[str]], source: Mapping[str, Any]) -> str:
-        """The fragment of the field with the most matched words (ties: weightiest field)."""
-        best, marks = "", 0
-        for name, _ in FIELDS:
-            fragments = highlight.get(name) or [""]
-            if fragments[0].count(_START) > marks:
-                best, marks = name, fragments[0].count(_START)
-        if not best:
-            return _column(source, "summary")[:160]
-        fragment = highlight[best][0]
-        plain = fragment.replace(_START, "").replace(_END, "")
-        column = _column(source, best)
-        start, end = self.highlight
-        snippet = fragment.replace(_START, start).replace(_END, end)
-        at = column.find(plain)
-        if at > 0:
-            snippet = "…" + snippet
-        if at >= 0 and at + len(plain) < len(column):
-            snippet += "…"
-        return snippet
+    def _stems(self, texts: list[str]) -> dict[str, str]:
+        """Each text's stemmed tokens, by the index's analyzer; texts as-is if that fails."""
+        joined = "\n".join(texts)
+        try:
+            found = _dict(
+                self.client.indices.analyze(
+                    index=self.indices["reports"], body={"analyzer": ANALYZER, "text": joined}
+                )
+            )
+        except TransportError:
+            return {}
+        bounds, at = [], 0
+        for text in texts:
+            bounds.append((at, at + len(text)))
+            at += len(text) + 1
+        stems: dict[str, list[str]] = {text: [] for text in texts}
+        for token in found.get("tokens", []):
+            for text, (begin, end) in zip(texts, bounds, strict=True):
+                if begin <= token["start_offset"] < end:
+                    stems[text].append(token["token"])
+        return {text: " ".join(tokens) for text, tokens in stems.items()}
 
     def recent(self, limit: int = 10) -> list[RootCauseReport]:
         """The newest ``limit`` reports by ``created_at``, newest first."""
@@ -412,21 +418,17 @@ class OpenSearchReportStore:
     def put_incident(self, incident: Incident) -> None:
         """Upsert by id; kept only if its ``(version, updated_at)`` is not older than stored."""
         doc = _json(incident)
-        with self._errors("store an incident"):
-            self.client.update(
-                index=self.indices["incidents"],
-                id=incident.id,
-                body={
-                    "script": {
-                        "source": _INCIDENT_SCRIPT,
-                        "lang": "painless",
-                        "params": {"doc": doc},
-                    },
-                    "upsert": doc,
-                },
-                refresh=self.refresh,
-                retry_on_conflict=5,
+
+        def body(old: dict[str, Any] | None) -> dict[str, Any] | None:
+            if old is None:
+                return doc
+            newer = doc["version"] > old["version"] or (
+                doc["version"] == old["version"] and doc["updated_at"] >= old["updated_at"]
             )
+            return doc if newer and doc != old else None
+
+        with self._errors("store an incident"):
+            self._put_checked("incidents", incident.id, body)
 
     def get_incident(self, incident_id: str) -> Incident | None:
         """The stored incident with this id, or ``None``."""
@@ -441,80 +443,127 @@ class OpenSearchReportStore:
     def put_reports(self, reports: Iterable[RootCauseReport]) -> int:
         """Store many reports with the bulk API; returns how many were new or changed.
 
-        Same semantics as :meth:`put` for each report (identical content is a no-op).
+        As :meth:`put` for each report: identical content is skipped, changed content
+        replaces the stored report (the last of one id wins).
         """
-        now = time.time_ns()
-        actions = (
-            {
-                "_op_type": "update",
-                "_index": self.indices["reports"],
-                "_id": report.id,
-                "doc": doc,
-                "upsert": {**doc, "written_ns": now + i},
-                "retry_on_conflict": 3,
-            }
-            for i, report in enumerate(reports)
-            for doc in (_report_doc(report),)
-        )
-        return self._bulk("reports", actions)
+        return self._bulk("reports", ((r.id, _report_doc(r)) for r in reports), stamp=True)
 
     def put_anomalies(self, anomalies: Iterable[Anomaly]) -> int:
         """Index anomalies under :func:`anomaly_id`; returns how many were new or changed."""
-        return self._bulk(
-            "anomalies", (self._upsert("anomalies", anomaly_id(a), a) for a in anomalies)
-        )
+        return self._bulk("anomalies", ((anomaly_id(a), _json(a)) for a in anomalies))
 
     def put_forecasts(self, forecasts: Iterable[Forecast]) -> int:
         """Index forecasts under :func:`forecast_id`; returns how many were new or changed."""
-        return self._bulk(
-            "forecasts", (self._upsert("forecasts", forecast_id(f), f) for f in forecasts)
-        )
+        return self._bulk("forecasts", ((forecast_id(f), _json(f)) for f in forecasts))
 
-    def _upsert(self, kind: Kind, doc_id: str, record: BaseModel) -> dict[str, Any]:
-        return {
-            "_op_type": "update",
-            "_index": self.indices[kind],
-            "_id": doc_id,
-            "doc": _json(record),
-            "doc_as_upsert": True,
-            "retry_on_conflict": 3,
-        }
+    def _bulk(
+        self, kind: Kind, docs: Iterable[tuple[str, dict[str, Any]]], *, stamp: bool = False
+    ) -> int:
+        """Index ``(id, document)`` pairs in chunks, skipping those stored identically.
 
-    def _bulk(self, kind: Kind, actions: Iterable[dict[str, Any]]) -> int:
+        Each chunk is one ``mget`` (what is stored) and one bulk request of ``index``
+        actions; ``stamp`` keeps (or sets) the report's ``written_ns``. Concurrent writers
+        of one id: the last wins, as with the SQLite store.
+        """
+        index = self.indices[kind]
         changed, failed = 0, []
         with self._errors(f"store {kind}"):
-            for ok, item in helpers.streaming_bulk(
-                self.client,
-                actions,
-                chunk_size=self.chunk_size,
-                raise_on_error=False,
-                max_retries=3,
-                initial_backoff=1,
-            ):
-                outcome = _dict(next(iter(item.values())))
-                if not ok:
-                    failed.append(outcome)
-                elif outcome.get("result") in ("created", "updated"):
-                    changed += 1
-            if self.refresh != "false":
-                self.client.indices.refresh(index=self.indices[kind])
+            for chunk in _chunks(docs, self.chunk_size):
+                stored = self._mget(kind, [doc_id for doc_id, _ in chunk])
+                actions = []
+                for doc_id, doc in chunk:
+                    old = stored.get(doc_id)
+                    if old is not None and _unstamped(old) == doc:
+                        continue
+                    if stamp:
+                        written = old.get("written_ns") if old else None
+                        doc = {**doc, "written_ns": written or time.time_ns()}
+                    stored[doc_id] = doc
+                    actions.append({"_op_type": "index", "_index": index, "_id": doc_id, **doc})
+                for ok, item in helpers.streaming_bulk(
+                    self.client,
+                    actions,
+                    chunk_size=max(len(actions), 1),
+                    max_chunk_bytes=50 * 2**20,
+                    raise_on_error=False,
+                    max_retries=3,
+                    initial_backoff=1,
+                ):
+                    outcome = _dict(next(iter(item.values())))
+                    if ok:
+                        changed += 1
+                    else:
+                        failed.append(outcome)
+            if changed and self.refresh != "false":
+                self.client.indices.refresh(index=index)
         if failed:
             raise StoreError(
-                f"{len(failed)} {kind} not stored in {self.indices[kind]}; first error: "
-                f"{failed[0].get('error')}"
+                f"{len(failed)} {kind} not stored in {index}; first error: {failed[0].get('error')}"
             )
         return changed
 
     # --- plumbing ------------------------------------------------------------------------
 
-    def _get_source(self, kind: Kind, doc_id: str) -> dict[str, Any] | None:
+    def _put_checked(
+        self,
+        kind: Kind,
+        doc_id: str,
+        body: Callable[[dict[str, Any] | None], dict[str, Any] | None],
+    ) -> bool:
+        """Write ``body(stored)`` unless it is ``None``; ``True`` if written.
+
+        Optimistic concurrency: the write only succeeds if the document is still the one
+        read (``if_seq_no``), else it is read and decided again.
+
+        The ``index`` API is used, not ``update``: ``update`` re-serialises the document in
+        Java, which writes ``1.7E9`` for epoch seconds, and ``epoch_second`` dates reject
+        that. ``index`` keeps the JSON as sent.
+        """
+        for _ in range(_CONFLICT_RETRIES):
+            current = self._get(kind, doc_id)
+            new = body(None if current is None else current["_source"])
+            if new is None:
+                return False
+            if current is None:
+                concurrency: dict[str, Any] = {"op_type": "create"}
+            else:
+                concurrency = {
+                    "if_seq_no": current["_seq_no"],
+                    "if_primary_term": current["_primary_term"],
+                }
+            try:
+                self.client.index(
+                    index=self.indices[kind],
+                    id=doc_id,
+                    body=new,
+                    refresh=self.refresh,
+                    **concurrency,
+                )
+            except ConflictError:
+                continue
+            return True
+        raise StoreError(
+            f"{kind} {doc_id!r} kept changing under concurrent writers "
+            f"({_CONFLICT_RETRIES} tries): try again"
+        )
+
+    def _get(self, kind: Kind, doc_id: str) -> dict[str, Any] | None:
+        """The stored document (``_source``, ``_seq_no``, …), or ``None``."""
         try:
             found = _dict(self.client.get(index=self.indices[kind], id=doc_id))
         except NotFoundError as exc:
             if exc.error == "index_not_found_exception":
                 raise
             return None
-        return cast(dict[str, Any], found["_source"]) if found.get("found") else None
+        return found if found.get("found") else None
+
+    def _get_source(self, kind: Kind, doc_id: str) -> dict[str, Any] | None:
+        found = self._get(kind, doc_id)
+        return None if found is None else cast(dict[str, Any], found["_source"])
+
+    def _mget(self, kind: Kind, ids: list[str]) -> dict[str, dict[str, Any]]:
+        found = _dict(self.client.mget(index=self.indices[kind], body={"ids": ids}))
+        return {d["_id"]: d["_source"] for d in found["docs"] if d.get("found")}
 
     def _search(self, body: dict[str, Any], size: int) -> list[dict[str, Any]]:
         found = _dict(
@@ -546,8 +595,7 @@ _HIGHLIGHT: Final = {
     "type": "unified",
     "pre_tags": [_START],
     "post_tags": [_END],
-    "number_of_fragments": 1,
-    "fragment_size": 120,
+    "number_of_fragments": 0,  # whole values: the snippet window is chosen here, as FTS5 does
     "fields": {name: {} for name, _ in FIELDS},
 }
 
@@ -561,6 +609,19 @@ def _json(record: BaseModel) -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(record.model_dump_json()))
 
 
+def _unstamped(source: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored document without the store's own bookkeeping."""
+    return {k: v for k, v in source.items() if k != "written_ns"}
+
+
+def _chunks(
+    items: Iterable[tuple[str, dict[str, Any]]], size: int
+) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
 def _report_doc(report: RootCauseReport) -> dict[str, Any]:
     doc = _json(report)
     doc["evidence_text"] = [f"{e.resource} {e.metric}" for e in report.evidence]
@@ -571,13 +632,188 @@ def _model(cls: type[_M], source: Mapping[str, Any]) -> _M:
     return cls.model_validate({k: v for k, v in source.items() if k in cls.model_fields})
 
 
+# --- snippets: SQLite FTS5's snippet(), ported to OpenSearch highlights ---------------------
+#
+# OpenSearch marks every matched token of each field's whole text; the column and the window
+# of SNIPPET_TOKENS tokens are then chosen as FTS5 chooses them (fts5SnippetFunction): 1000
+# points per distinct match and 1 per repeat in the window, plus 100 (120 at the start of the
+# column) for a window starting at a sentence in a column longer than the window; first
+# column wins ties; "…" where the window cuts the text. A match is identified by its text
+# (FTS5 uses the query phrase), and in phrase mode tokens of one phrase marked apart
+# (``**pg**-**main**``) are joined, as FTS5 marks a phrase as one span.
+
+#: Tokens in a snippet, as the SQLite store's ``snippet(…, 16)``.
+SNIPPET_TOKENS: Final = 16
+_MARKED: Final = re.compile(f"({_START}[^{_END}]*{_END})")
+_JOINABLE: Final = re.compile(r"[^\w\s]{1,3}|_{1,3}")  # between the tokens of one phrase
+_SEPARATORS: Final = {"causal_chain": " → ", "evidence_text": " | ", "checks": " | "}
+
+
+Identify = Callable[[list[str]], dict[str, str]]
+
+
+def _snippet(
+    highlight: Mapping[str, list[str]],
+    source: Mapping[str, Any],
+    markers: tuple[str, str],
+    *,
+    phrases: bool,
+    identify: Identify,
+) -> str:
+    """The best window of the best column, as FTS5's ``snippet()`` picks them.
+
+    ``identify`` maps matched texts that may be forms of one word (``slot``, ``slots``) to
+    a common identity (their stems), so they count as one match.
+    """
+    columns: dict[str, tuple[str, list[tuple[int, int]], list[tuple[int, int, str]]]] = {}
+    for field, _ in FIELDS:
+        marked = _marked_column(field, highlight.get(field), source)
+        if marked is not None:
+            text, spans = _parse_marks(marked, phrases=phrases)
+            tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+            columns[field] = (text, tokens, _hits(text, spans, tokens))
+    alike = set().union(*(_alike({key for *_, key in hits}) for *_, hits in columns.values()))
+    if alike:
+        same = identify(sorted(alike))
+        for field, (text, tokens, hits) in columns.items():
+            hits = [(a, b, same.get(key, key)) for a, b, key in hits]
+            columns[field] = (text, tokens, hits)
+
+    best: tuple[int, str, int] = (0, "title", 0)  # score, field, first token of the window
+    for field, (text, tokens, hits) in columns.items():
+        firsts = _sentence_starts(text, tokens)
+        for start, _, _ in hits:
+            score, adjusted = _window(hits, start, len(tokens))
+            if score > best[0]:
+                best = (score, field, adjusted)
+            if len(tokens) > SNIPPET_TOKENS:
+                sentence = max(f for f in firsts if f <= start)
+                if sentence < start:
+                    bonus = 120 if sentence == 0 else 100
+                    score = _window(hits, sentence, len(tokens))[0] + bonus
+                    if score > best[0]:
+                        best = (score, field, sentence)
+    _, field, first = best
+    if field not in columns:  # no marks at all: the start of the title, as FTS5 does
+        text = _column(source, field)
+        columns[field] = (text, [(m.start(), m.end()) for m in _TOKEN.finditer(text)], [])
+    return _render(*columns[field], first, markers)
+
+
+def _alike(keys: set[str]) -> set[str]:
+    """Keys that might stem alike: distinct, with a common start of 3 (or all) characters."""
+    return {
+        a
+        for a in keys
+        for b in keys
+        if a != b and a[: min(3, len(a), len(b))] == b[: min(3, len(a), len(b))]
+    }
+
+
+def _marked_column(
+    field: str, fragments: list[str] | None, source: Mapping[str, Any]
+) -> str | None:
+    """The field's text as the SQLite store indexes it, with OpenSearch's marks; None: no match."""
+    if not fragments:
+        return None
+    value = source.get(field.removesuffix(".text"))
+    if not isinstance(value, list):
+        return fragments[0]
+    pending = list(fragments)  # the marked list items, in order
+    items = []
+    for item in map(str, value):
+        if pending and pending[0].replace(_START, "").replace(_END, "") == item:
+            items.append(pending.pop(0))
+        else:
+            items.append(item)
+    return _SEPARATORS.get(field, " | ").join(items)
+
+
 def _column(source: Mapping[str, Any], field: str) -> str:
-    """A searched field's text as the SQLite store indexes it (lists joined on one line)."""
     value = source.get(field.removesuffix(".text"))
     if isinstance(value, list):
-        sep = " → " if field == "causal_chain" else " | "
-        return sep.join(str(v) for v in value)
+        return _SEPARATORS.get(field, " | ").join(map(str, value))
     return "" if value is None else str(value)
+
+
+def _parse_marks(marked: str, *, phrases: bool) -> tuple[str, list[tuple[int, int]]]:
+    """Plain text and the character spans OpenSearch marked (a phrase's parts joined)."""
+    parts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for piece in _MARKED.split(marked):
+        is_mark = piece.startswith(_START)
+        piece = piece.strip(_START + _END) if is_mark else piece
+        if is_mark:
+            if phrases and spans and _JOINABLE.fullmatch("".join(parts)[spans[-1][1] :]):
+                spans[-1] = (spans[-1][0], at + len(piece))
+            else:
+                spans.append((at, at + len(piece)))
+        parts.append(piece)
+        at += len(piece)
+    return "".join(parts), spans
+
+
+def _hits(
+    text: str, spans: list[tuple[int, int]], tokens: list[tuple[int, int]]
+) -> list[tuple[int, int, str]]:
+    """(first token, last token, identity) of each marked span."""
+    hits = []
+    for begin, end in spans:
+        inside = [i for i, (a, b) in enumerate(tokens) if a >= begin and b <= end]
+        if inside:
+            hits.append((inside[0], inside[-1], text[begin:end].lower()))
+    return hits
+
+
+def _window(hits: list[tuple[int, int, str]], start: int, n_tokens: int) -> tuple[int, int]:
+    """FTS5's score of the window at ``start``, and where it puts the window to centre it."""
+    seen: set[str] = set()
+    score, first, last = 0, -1, 0
+    for a, b, key in hits:
+        if start <= a < start + SNIPPET_TOKENS:
+            score += 1 if key in seen else 1000
+            seen.add(key)
+            first = a if first < 0 else first
+            last = b + 1
+    adjusted = first - int((SNIPPET_TOKENS - (last - first)) / 2)
+    adjusted = min(adjusted, n_tokens - SNIPPET_TOKENS)
+    return score, max(adjusted, 0)
+
+
+def _sentence_starts(text: str, tokens: list[tuple[int, int]]) -> list[int]:
+    """Tokens that start a sentence: the first, and any after ``.`` or ``:`` and a space."""
+    starts = [0]
+    for i, (a, _) in enumerate(tokens[1:], 1):
+        j = a - 1
+        while j >= 0 and text[j] in " \t\n\r":
+            j -= 1
+        if 0 <= j < a - 1 and text[j] in ".:":
+            starts.append(i)
+    return starts
+
+
+def _render(
+    text: str,
+    tokens: list[tuple[int, int]],
+    hits: list[tuple[int, int, str]],
+    first: int,
+    markers: tuple[str, str],
+) -> str:
+    """The window of tokens from ``first``, hits marked, "…" where the text is cut."""
+    if not tokens:
+        return text
+    last = min(first + SNIPPET_TOKENS, len(tokens)) - 1
+    begin = tokens[first][0] if first > 0 else 0
+    end = tokens[last][1] if last < len(tokens) - 1 else len(text)
+    out, at = [], begin
+    for a, b, _ in hits:
+        if first <= a <= last:
+            start, stop = tokens[a][0], tokens[min(b, last)][1]
+            out += [text[at:start], markers[0], text[start:stop], markers[1]]
+            at = stop
+    out.append(text[at:end])
+    return ("…" if first > 0 else "") + "".join(out) + ("…" if last < len(tokens) - 1 else "")
 
 
 def _dict(response: Any) -> dict[str, Any]:

@@ -150,7 +150,13 @@ RETURN COUNT { MATCH (:Resource) } AS resources,
 
 @dataclass(frozen=True)
 class Dependency:
-    """One stored dependency: ``dependent`` depends on ``dependency`` (edge ``type``)."""
+    """One stored dependency: ``dependent`` depends on ``dependency`` (edge ``type``).
+
+    Examples
+    --------
+    >>> Dependency("mysql-replica", "mysql-primary", "replicates_to").dependency
+    'mysql-primary'
+    """
 
     dependent: str
     dependency: str

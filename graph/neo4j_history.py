@@ -86,7 +86,15 @@ ORDER BY opened_at DESC, updated_at DESC, id DESC
 
 
 class PastIncident(BaseModel):
-    """One recorded incident, as "past incidents touching X" lists it."""
+    """One recorded incident, as "past incidents touching X" lists it.
+
+    Examples
+    --------
+    >>> p = PastIncident(id="inc-1", opened_at=0.0, updated_at=60.0, status="resolved",
+    ...                  version=3, resources=["redis-cache", "web"], root_cause="redis-cache")
+    >>> p.status, p.failure_mode
+    ('resolved', None)
+    """
 
     id: str
     opened_at: float

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipelines.cli_eval import eval_app
+from pipelines.cli_graph import graph_app
 from pipelines.cli_reports import reports_app
 from pipelines.settings import default_home
 from schemas.errors import ConfigError, ForeshockError
@@ -41,6 +42,7 @@ app.add_typer(schemas_app, name="schemas")
 app.add_typer(bench_app, name="bench")
 app.add_typer(reports_app, name="reports")
 app.add_typer(eval_app, name="eval")
+app.add_typer(graph_app, name="graph")
 
 console = Console()
 err = Console(stderr=True)

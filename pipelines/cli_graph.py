@@ -96,8 +96,9 @@ def incidents(
         console.print(f"no past incident touched {escape(resource)}")
         return
     t = Table(title=f"past incidents touching {escape(resource)}")
-    for c in ("incident", "opened", "status", "root cause", "failure mode", "score", "resources"):
-        t.add_column(c, overflow="fold")
+    for c in ("incident", "opened", "status", "root cause", "failure mode", "score"):
+        t.add_column(c, no_wrap=c in ("incident", "opened"))
+    t.add_column("resources", overflow="fold")
     for p in past:
         score = f"{p.root_cause_score:.3f}" if p.root_cause_score is not None else ""
         t.add_row(

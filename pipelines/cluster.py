@@ -23,7 +23,7 @@ from pipelines.kafka_topics import TopicNames
 from pipelines.settings import Settings
 from pipelines.wire import decode
 from schemas.alert import AlertEvent
-from schemas.errors import ForeshockError
+from schemas.errors import ForeshockError, SchemaError
 from schemas.incident import Incident
 from schemas.report import RootCauseReport
 
@@ -91,7 +91,10 @@ def observe(settings: Settings, run: str | None = None, timeout: float = 5.0) ->
             if msg.topic() == names.dead_letters:
                 seen.dead_letters.append(orjson.loads(value))
                 continue
-            m = decode(value)
+            try:
+                m = decode(value)
+            except SchemaError:  # malformed input is the dead-letter topic's business
+                continue
             if run is not None and m.run != run:
                 continue
             if m.kind == "incident":

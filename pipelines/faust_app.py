@@ -91,6 +91,8 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
         table_standby_replicas=0,
         processing_guarantee="at_least_once",
         broker_commit_every=200,
+        broker_session_timeout=10.0,  # a killed worker's partitions move on within seconds
+        broker_heartbeat_interval=2.0,
         stream_wait_empty=False,
         datadir=str(home / "faust-data"),
     )
@@ -213,9 +215,7 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
         return sends
 
     store = _store(settings, home)
-    history = None
-    if settings.graph_backend == "neo4j":
-        history = graph
+    history = graph.history() if settings.graph_backend == "neo4j" else None  # type: ignore[attr-defined]
 
     @app.agent(t_incidents)
     async def store_incidents(stream: Any) -> None:
@@ -228,7 +228,7 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
                 await dead_letter(event, str(exc))
                 continue
             store.put_incident(msg.record)
-            if history is not None and hasattr(history, "record_incident"):
+            if history is not None:
                 history.record_incident(msg.record)
 
     @app.agent(t_reports)

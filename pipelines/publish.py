@@ -74,7 +74,7 @@ def publish_replay(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
             "linger.ms": 20,
-                "enable.idempotence": True,
+            "enable.idempotence": True,
         }
     )
     errors: list[str] = []

@@ -175,7 +175,9 @@ def test_add_node_and_upserts_match_networkx(neo: Neo4jGraph) -> None:
         )
     assert neo.kind("new-cache") == "redis" and neo.kind("pg") == "postgresql"
     assert neo.kind("h1") == emb.kind("h1") == "other"
-    assert neo.upstream("pg-replica") == emb.upstream("pg-replica") == {"pg", "h1", "h2", "new-cache"}
+    assert (
+        neo.upstream("pg-replica") == emb.upstream("pg-replica") == {"pg", "h1", "h2", "new-cache"}
+    )
     assert neo.nodes() == sorted(emb.nodes())
 
 
@@ -188,6 +190,18 @@ def test_load_is_idempotent(neo: Neo4jGraph) -> None:
     assert neo.counts() == first == (13, 18)
     assert count(neo, "MATCH ()-[d]->() RETURN count(d) AS n") == 18
     assert count(neo, "MATCH (n) RETURN count(n) AS n") == 13
+
+
+def test_reloading_an_edge_with_another_type_replaces_it_as_in_networkx(neo: Neo4jGraph) -> None:
+    fleet = load_topology()
+    change = Topology.model_validate({"edges": [{"from": "web", "to": "host-5"}]})
+    emb = NetworkXGraph(fleet)
+    neo.load(fleet)
+    assert neo.hosts_of("web") == emb.hosts_of("web") == {"host-5"}
+    emb.load(change)
+    neo.load(change)
+    assert neo.hosts_of("web") == emb.hosts_of("web") == set()
+    assert neo.counts() == (13, 18)
 
 
 def test_memo_bounds_round_trips(neo: Neo4jGraph) -> None:
@@ -265,7 +279,9 @@ def test_grouping_is_the_same_on_both_backends(
     emb = NetworkXGraph(fleet)
     for incidents in replays.values():
         anomalies = sorted(
-            {(a.detected_at, a.resource, a.metric): a for i in incidents for a in i.anomalies}.items()
+            {
+                (a.detected_at, a.resource, a.metric): a for i in incidents for a in i.anomalies
+            }.items()
         )
         out = []
         for g in (emb, neo):

@@ -10,6 +10,7 @@ deleted (with their templates) at the end. Without a server the tests fail, unle
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import time
 import uuid
@@ -253,7 +254,7 @@ QUERIES: dict[str, tuple[set[str], str | None]] = {
     "pg-main": ({"inc-4-v1"}, "inc-4-v1"),
     "mysql-orders": ({"inc-3-v1"}, "inc-3-v1"),
     # words of summaries, titles, checks, remediations
-    "checkout latency": ({"inc-1-v1"}, "inc-1-v1"),
+    "checkout latency": ({"inc-1-v1", "inc-1-v2"}, "inc-1-v1"),
     "replication slot": ({"inc-4-v1"}, "inc-4-v1"),
     "innodb_trx": ({"inc-3-v1"}, "inc-3-v1"),
     "redis memory": ({"inc-1-v1", "inc-1-v2", "inc-2-v1"}, None),
@@ -267,7 +268,7 @@ QUERIES: dict[str, tuple[set[str], str | None]] = {
     "exhaustion": ({"inc-1-v1", "inc-1-v2", "inc-4-v1"}, None),
     # partial last word while typing; a finished word is not a prefix
     "kafk": ({"inc-2-v1"}, "inc-2-v1"),
-    "checkout lat": ({"inc-1-v1"}, "inc-1-v1"),
+    "checkout lat": ({"inc-1-v1", "inc-1-v2"}, "inc-1-v1"),
     "replic": ({"inc-4-v1"}, "inc-4-v1"),
     "inactive sl": ({"inc-4-v1"}, "inc-4-v1"),
     "lat ": (set(), None),
@@ -279,12 +280,15 @@ QUERIES: dict[str, tuple[set[str], str | None]] = {
     "postgresql replication lagging kafka zookeeper": ({"inc-2-v1", "inc-4-v1"}, None),
     # hostile input: operators and punctuation are plain words or separators
     'foo-bar "AND :': ({"inc-1-v1"}, "inc-1-v1"),
-    "redis AND memory": ({"inc-1-v1", "inc-1-v2"}, None),
+    "redis AND memory": ({"inc-1-v1"}, "inc-1-v1"),  # "and" is a word the report has
     '"redis-cache': ({"inc-1-v1", "inc-1-v2"}, None),
-    "title:redis": ({"inc-1-v1", "inc-1-v2"}, None),
+    "title:redis": ({"inc-1-v1", "inc-1-v2", "inc-2-v1"}, None),  # no "title": any word
     "NEAR(redis": ({"inc-1-v1", "inc-1-v2", "inc-2-v1"}, None),
     "pg-main*": ({"inc-4-v1"}, "inc-4-v1"),
-    "{pg-main}:^disk~2 OR /.*/": ({"inc-4-v1"}, "inc-4-v1"),
+    "{pg-main}:^disk~2 OR /.*/": (
+        {"inc-1-v1", "inc-1-v2", "inc-2-v1", "inc-3-v1", "inc-4-v1"},  # "or" matches all
+        "inc-4-v1",
+    ),
     "+redis -memory": ({"inc-1-v1", "inc-1-v2", "inc-2-v1"}, None),
     "\\": (set(), None),
     "\x00": (set(), None),
@@ -329,16 +333,29 @@ def test_both_stores_rank_alike_and_fill_hits_alike(
     assert scores == sorted(scores, reverse=True)
 
 
-def test_snippets_mark_the_matched_words_as_the_sqlite_store_does(
-    both: tuple[SQLiteReportStore, OpenSearchReportStore],
+@pytest.mark.parametrize("query", [*QUERIES, "slot", "transactions", "first page", "3"])
+def test_snippets_are_the_sqlite_stores_snippets(
+    both: tuple[SQLiteReportStore, OpenSearchReportStore], query: str
 ) -> None:
     sqlite_store, opensearch_store = both
 
-    (s_hit,) = sqlite_store.search("checkout latency")
-    (o_hit,) = opensearch_store.search("checkout latency")
+    expected = {h.report_id: h.snippet for h in sqlite_store.search(query)}
+    found = {h.report_id: h.snippet for h in opensearch_store.search(query)}
 
-    assert "**checkout** **latency**" in o_hit.snippet
-    assert o_hit.snippet == s_hit.snippet
+    assert found == expected
+
+
+def test_snippets_mark_matches_and_cut_long_text_with_an_ellipsis(
+    both: tuple[SQLiteReportStore, OpenSearchReportStore],
+) -> None:
+    _, opensearch_store = both
+
+    assert opensearch_store.search("checkout latency")[0].snippet == (
+        "redis-cache reached maxmemory and evicted keys; **checkout** **latency** rose."
+    )
+    assert opensearch_store.search("pg-main")[0].snippet == (
+        "WAL files piled up on **pg-main** behind an inactive replication slot; the disk will be…"
+    )
 
 
 def test_get_recent_and_limit_agree(
@@ -512,9 +529,7 @@ def test_bulk_anomalies_get_deterministic_ids(
 
     doc = client.get(index=index, id=anomaly_id(anomalies[0]))["_source"]
     assert Anomaly.model_validate(doc) == closed[0]
-    found = client.search(
-        index=index, body={"query": {"term": {"resource": "redis-7"}}, "size": 0}
-    )
+    found = client.search(index=index, body={"query": {"term": {"resource": "redis-7"}}, "size": 0})
     assert found["hits"]["total"]["value"] == 6
 
 
@@ -566,33 +581,51 @@ def test_the_factory_opens_the_configured_backend(client: OpenSearch, tmp_path: 
         embedded.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "opensearch"])
-def test_reports_cli_answers_the_same_on_both_backends(
-    client: OpenSearch, tmp_path: Path, backend: str
-) -> None:
-    prefix = fresh_prefix()
-    env = {
-        "FORESHOCK_STORE_BACKEND": backend,
-        "FORESHOCK_OPENSEARCH_INDEX_PREFIX": prefix,
-        "FORESHOCK_OPENSEARCH_URL": Settings.load().opensearch_url,
-        "COLUMNS": "200",
-    }
-    with closing(open_store(Settings.load(env=env, config=None), tmp_path)) as writer:
-        for report in corpus():
-            writer.put(report)
-    runner = CliRunner(env=env)
+def test_reports_cli_prints_the_same_on_both_backends(client: OpenSearch, tmp_path: Path) -> None:
+    commands = [
+        ["search", "kafk"],
+        ["search", "replication", "slot"],
+        ["search", "redis", "memory", "--limit", "2"],
+        ["search", "zookeeper"],
+        ["show", "inc-1"],
+        ["list", "--limit", "3"],
+    ]
+    outputs: dict[str, list[str]] = {}
+    for backend in ("sqlite", "opensearch"):
+        env = {
+            "FORESHOCK_STORE_BACKEND": backend,
+            "FORESHOCK_OPENSEARCH_INDEX_PREFIX": fresh_prefix(),
+            "FORESHOCK_OPENSEARCH_URL": Settings.load().opensearch_url,
+            "COLUMNS": "200",
+        }
+        home = tmp_path / backend
+        with closing(open_store(Settings.load(env=env, config=None), home)) as writer:
+            for report in corpus():
+                writer.put(report)
+        runner = CliRunner(env=env)
+        outputs[backend] = []
+        for command in commands:
+            result = runner.invoke(reports_app, [*command, "--home", str(home)])
+            assert result.exit_code == 0, result.output
+            outputs[backend].append(result.output)
 
-    def cli(*args: str) -> str:
-        result = runner.invoke(reports_app, [*args, "--home", str(tmp_path)])
-        assert result.exit_code == 0, result.output
-        return result.output
+    assert outputs["opensearch"] == outputs["sqlite"]
+    kafk, replication, redis, nothing, show, listed = outputs["opensearch"]
+    assert "Kafka consumer lag on orders" in kafk and "inc-2-v1" in kafk
+    assert "**replication** **slot**" in replication
+    assert "inc-1-v1" in redis and "inc-1-v2" in redis and "inc-2-v1" not in redis
+    assert "no matching report" in nothing
+    assert "Redis still out of memory" in show
+    assert listed.index("inc-4-v1") < listed.index("inc-1-v2") < listed.index("inc-3-v1")
 
-    assert "kafka-orders" in cli("search", "kafk")
-    assert "inc-4-v1" in cli("search", "replication", "slot")
-    assert "no matching report" in cli("search", "zookeeper")
-    assert "Redis still out of memory" in cli("show", "inc-1")
-    listed = cli("list", "--limit", "2")
-    assert listed.index("inc-4-v1") < listed.index("inc-1-v2")
+
+def test_reports_cli_without_a_sqlite_store_says_how_to_make_one(tmp_path: Path) -> None:
+    runner = CliRunner(env={"FORESHOCK_STORE_BACKEND": "sqlite"})
+
+    result = runner.invoke(reports_app, ["list", "--home", str(tmp_path / "none")])
+
+    assert result.exit_code != 0
+    assert "no report store at" in str(result.exception)
 
 
 def test_search_query_never_passes_syntax_through() -> None:
@@ -623,3 +656,26 @@ def test_bulk_throughput(client: OpenSearch, os_store: OpenSearchReportStore) ->
     print(f"\nbulk: {reports_s:,.0f} reports/s, {anomalies_s:,.0f} anomalies/s")
     assert client.count(index=os_store.indices["reports"])["count"] == n
     assert len(os_store.search("redis", limit=50)) == 50
+
+
+def test_dashboards_objects_match_the_reports_template() -> None:
+    """The saved objects analysts import name fields the template really maps (no server)."""
+    path = Path(__file__).parents[2] / "infra" / "opensearch" / "dashboards.ndjson"
+    objects = {o["type"]: o for o in map(json.loads, path.read_text().splitlines())}
+    mapping = index_templates("foreshock")["foreshock-reports"]["template"]["mappings"]
+    props = mapping["properties"]
+
+    pattern = objects["index-pattern"]
+    assert pattern["attributes"]["title"] == "foreshock-reports*"
+    assert props[pattern["attributes"]["timeFieldName"]]["type"] == "date"
+    listed = {f["name"]: f for f in json.loads(pattern["attributes"]["fields"])}
+    for name in ("title", "summary", "root_cause_resource", "failure_mode", "created_at"):
+        assert listed[name]["esTypes"] == [props[name]["type"]]
+    search = objects["search"]
+    assert search["attributes"]["title"] == "foreshock root-cause reports"
+    assert search["attributes"]["columns"] == ["title", "root_cause_resource", "failure_mode"]
+    vis = json.loads(objects["visualization"]["attributes"]["visState"])
+    (terms,) = [a for a in vis["aggs"] if a["type"] == "terms"]
+    assert props[terms["params"]["field"]]["type"] == "keyword"
+    for saved in (search, objects["visualization"]):
+        assert [r["id"] for r in saved["references"]] == [pattern["id"]]
