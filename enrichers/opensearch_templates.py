@@ -72,11 +72,16 @@ _ANALYSIS: Final[dict[str, Any]] = {
         # Runs of letters and digits, like SQLite's unicode61 (``_`` and ``-`` separate).
         "foreshock_words": {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"},
     },
+    "filter": {
+        # Lucene refuses terms over 32 KB, which would fail the whole write; SQLite has no
+        # such limit. Words this long are not words, so cutting them changes no search.
+        "foreshock_long_words": {"type": "truncate", "length": 1000},
+    },
     "analyzer": {
         ANALYZER: {
             "type": "custom",
             "tokenizer": "foreshock_words",
-            "filter": ["lowercase", "asciifolding", "porter_stem"],
+            "filter": ["lowercase", "asciifolding", "foreshock_long_words", "porter_stem"],
         },
     },
 }

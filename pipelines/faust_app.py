@@ -38,12 +38,14 @@ from pipelines.distributed import (
     PartitionCorrelator,
     PartitionDetector,
     components,
+    pack_state,
     partition_of,
     state_offset,
 )
 from pipelines.kafka_topics import TopicNames, ensure_topics
 from pipelines.settings import Settings
 from pipelines.sinks.alerts import JsonlAlertSink
+from pipelines.state_topic import ensure_state_topic, load_latest
 from pipelines.wire import decode, encode
 from schemas.dead_letter import DeadLetter
 from schemas.errors import SchemaError
@@ -81,7 +83,7 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
     app = faust.App(
         f"{settings.kafka_topic_prefix}-worker",
         broker=f"kafka://{settings.kafka_bootstrap}",
-        store="memory://",
+        store="memory://",  # no Faust tables: state goes to our compacted state topic
         topic_partitions=n,
         topic_replication_factor=1,
         key_serializer="raw",
@@ -103,9 +105,16 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
     t_alerts = app.topic(names.alerts, partitions=n)
     t_dlq = app.topic(names.dead_letters, partitions=n)
     t_control = app.topic(names.control, partitions=n)
-    detect_state = app.Table(f"{settings.kafka_topic_prefix}-detect-state", partitions=n)
-    correlate_state = app.Table(f"{settings.kafka_topic_prefix}-correlate-state", partitions=n)
-    paged = app.Table(f"{settings.kafka_topic_prefix}-paged", partitions=n)
+    state_name = f"{settings.kafka_topic_prefix}.state"
+    ensure_state_topic(settings.kafka_bootstrap, state_name, n)
+    t_state = app.topic(state_name, partitions=n)
+
+    def load_state(stage: str, p: int) -> bytes | None:
+        return load_latest(settings.kafka_bootstrap, state_name, p, f"{stage}:{p}".encode())
+
+    async def save_state(stage: str, p: int, value: bytes) -> None:
+        fut = await t_state.send(key=f"{stage}:{p}".encode(), value=value, partition=p)
+        await fut
 
     packs = PackIndex(load_packs())
     kinds = topology.kinds()
@@ -131,25 +140,35 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
         for fut in futures:  # acknowledged before the state that implies them is stored
             await fut
 
-    def driver_detector(p: int) -> PartitionDetector:
-        stored = detect_state.get(str(p).encode())
+    def driver_detector(p: int, offset: int) -> PartitionDetector:
         det = detectors.get(p)
-        if det is None or det.offset != state_offset(stored):
+        if det is None or offset != det.offset + 1:  # new here, or others worked on it since
             det = PartitionDetector(kinds, packs)
+            stored = load_state("detect", p)
             if stored:
                 det.restore(stored)
             detectors[p] = det
         return det
 
-    def driver_correlator(p: int) -> PartitionCorrelator:
-        stored = correlate_state.get(str(p).encode())
+    def driver_correlator(p: int, offset: int) -> PartitionCorrelator:
         cor = correlators.get(p)
-        if cor is None or cor.offset != state_offset(stored):
+        if cor is None or offset != cor.offset + 1:
             cor = PartitionCorrelator(n, graph, packs)
+            stored = load_state("correlate", p)
             if stored:
                 cor.restore(stored)
             correlators[p] = cor
         return cor
+
+    paged: dict[int, tuple[int, set[str]]] = {}
+
+    def paged_keys(p: int, offset: int) -> set[str]:
+        got = paged.get(p)
+        if got is None or offset != got[0] + 1:
+            stored = load_state("page", p)
+            got = (state_offset(stored), set(orjson.loads(stored[8:])) if stored else set())
+        paged[p] = (offset, got[1])
+        return got[1]
 
     @app.agent(t_metrics)
     async def detect(stream: Any) -> None:
@@ -162,7 +181,7 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
             except SchemaError as exc:
                 await dead_letter(event, str(exc))
                 continue
-            det = driver_detector(p)
+            det = driver_detector(p, off)
             out = det.handle(off, msg)
             if out is None:
                 continue
@@ -177,7 +196,7 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
                     value = encode(kind, run=msg.run, source=p, timestamp=float(rec))  # type: ignore[arg-type]
                     sends += [(t_anomalies, b"clock", value, cp) for cp in range(n)]
             await send_all(sends)
-            detect_state[str(p).encode()] = det.snapshot()
+            await save_state("detect", p, det.snapshot())
 
     @app.agent(t_anomalies)
     async def correlate(stream: Any) -> None:
@@ -190,12 +209,12 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
             except SchemaError as exc:
                 await dead_letter(event, str(exc))
                 continue
-            cor = driver_correlator(p)
+            cor = driver_correlator(p, off)
             out = cor.handle(off, msg)
             if out is None:
                 continue
             await send_all(_correlate_sends(out, msg.run, p))
-            correlate_state[str(p).encode()] = cor.snapshot()
+            await save_state("correlate", p, cor.snapshot())
 
     def _correlate_sends(
         out: list[Out], run: str, p: int
@@ -255,12 +274,15 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
             except SchemaError as exc:
                 await dead_letter(event, str(exc))
                 continue
+            p, off = event.message.partition, event.message.offset
+            keys = paged_keys(p, off)
             alert = msg.record
-            key = f"{alert.dedup_key}|{alert.action}".encode()
-            if paged.get(key):
+            key = f"{alert.dedup_key}|{alert.action}"
+            if key in keys:
                 continue
             sink.send(alert)
-            paged[key] = b"1"
+            keys.add(key)
+            await save_state("page", p, pack_state(off, None)[:8] + orjson.dumps(sorted(keys)))
 
     return app
 

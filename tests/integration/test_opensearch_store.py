@@ -213,8 +213,8 @@ def fresh_prefix() -> str:
 
 @pytest.fixture
 def os_store(client: OpenSearch) -> Iterator[OpenSearchReportStore]:
-    """An empty OpenSearch store with its own indices (forced refresh: fast tests)."""
-    with OpenSearchReportStore(client, prefix=fresh_prefix(), refresh="true") as store:
+    """An empty OpenSearch store with its own indices."""
+    with OpenSearchReportStore(client, prefix=fresh_prefix()) as store:
         yield store
 
 
@@ -466,6 +466,30 @@ def test_incidents_round_trip_with_their_anomalies(store: ReportStore) -> None:
     assert store.get_incident("inc-5") == incident
 
 
+def test_real_epoch_times_round_trip_exactly(store: ReportStore) -> None:
+    # Epoch seconds are ~1.7e9: OpenSearch's date parsing must see them in plain notation.
+    now = 1_714_000_000.123456
+    report = redis_report(created_at=now, evidence=[evidence("redis-cache", "m", now - 60.5)])
+    incident = Incident(id="inc-1", opened_at=now - 600.25, updated_at=now, anomalies=[anomaly(0)])
+
+    assert store.put(report) is True
+    store.put_incident(incident)
+
+    assert store.get("inc-1-v1") == report
+    assert store.get("inc-1") == report
+    assert store.get_incident("inc-1") == incident
+    assert store.put(report) is False
+    assert [h.created_at for h in store.search("redis")] == [now]
+
+
+def test_absurdly_long_words_are_stored_and_searchable(store: ReportStore) -> None:
+    blob = "x" * 50_000
+    store.put(redis_report(summary=f"dump {blob} ends; checkout latency rose"))
+
+    assert ids(store.search("checkout latency")) == ["inc-1-v1"]
+    assert store.get("inc-1-v1") is not None
+
+
 # --- OpenSearch only -------------------------------------------------------------------
 
 
@@ -550,12 +574,16 @@ def test_bulk_forecasts_and_reports_are_idempotent(
     assert os_store.get("inc-1").id == "inc-1-v2"  # type: ignore[union-attr]
 
 
-def test_default_refresh_makes_a_put_searchable_at_once(client: OpenSearch) -> None:
-    with OpenSearchReportStore(client, prefix=fresh_prefix()) as store:  # refresh="wait_for"
+@pytest.mark.parametrize("refresh", [None, "wait_for"])
+def test_a_put_is_searchable_as_soon_as_it_returns(client: OpenSearch, refresh: str | None) -> None:
+    options: dict[str, Any] = {} if refresh is None else {"refresh": refresh}
+    with OpenSearchReportStore(client, prefix=fresh_prefix(), **options) as store:
         store.put(kafka_report())
+        store.put_incident(Incident(id="inc-2", opened_at=0.0, updated_at=1.0))
 
         assert ids(store.search("kafka-orders")) == ["inc-2-v1"]
         assert [r.id for r in store.recent(1)] == ["inc-2-v1"]
+        assert store.get("inc-2") == kafka_report()
 
 
 def test_unreachable_server_raises_a_store_error_with_a_hint() -> None:
