@@ -15,20 +15,10 @@ from pipelines.distributed import (
     partition_of,
 )
 from pipelines.embedded import run_replay
+from pipelines.publish import split_batch
 from pipelines.sources.replay import read_replay
 from pipelines.wire import Message
 from schemas.incident import Incident
-from schemas.metrics import MetricBatch
-
-
-def split(batch: MetricBatch, n: int) -> list[MetricBatch]:
-    parts: list[tuple[list[str], list[str], list[float]]] = [([], [], []) for _ in range(n)]
-    for r, m, v in zip(batch.resources, batch.metrics, batch.values, strict=True):
-        p = parts[partition_of(r, n)]
-        p[0].append(r), p[1].append(m), p[2].append(v)
-    return [
-        MetricBatch(timestamp=batch.timestamp, resources=a, metrics=b, values=c) for a, b, c in parts
-    ]
 
 
 def run_partitioned(replay: Path, n: int, crash_every: int = 0, seed: int = 0):  # type: ignore[no-untyped-def]
@@ -60,7 +50,7 @@ def run_partitioned(replay: Path, n: int, crash_every: int = 0, seed: int = 0): 
 
     offsets = [0] * n
     for batch in rep.batches:
-        for p, sub in enumerate(split(batch, n)):
+        for p, sub in enumerate(split_batch(batch, n)):
             msg = Message("batch", "t", sub)
             det = detectors[p]
             saved = det.snapshot()
