@@ -323,6 +323,35 @@ def publish(
     )
 
 
+@bench_app.command("kafka")
+def bench_kafka(
+    workers: Annotated[int, typer.Option(help="foreshock worker processes.")] = 1,
+    hours: Annotated[
+        float, typer.Option(help="Simulated hours to publish (82 series, 15 s).")
+    ] = 6.0,
+    partitions: Annotated[int, typer.Option(help="Partitions per topic.")] = 4,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """End-to-end samples/s of the Kafka path (real workers), and the embedded figure.
+
+    Needs Kafka (make services-up). Example:  foreshock bench kafka --workers 2
+    """
+    from pipelines.bench_kafka import run_kafka_bench
+
+    res = run_kafka_bench(workers=workers, hours=hours, partitions=partitions)
+    if as_json:
+        _json(res)
+        return
+    k, e = res["kafka"], res["embedded"]
+    console.print(
+        f"kafka path: {k['samples']:,} samples through {k['workers']} worker(s) on "
+        f"{k['partitions']} partitions in {k['seconds']} s = [b]{k['samples_per_s']:,.0f}[/b] "
+        f"samples/s ({k['samples_per_s_per_worker']:,.0f} per worker)\n"
+        f"embedded:   {e['samples']:,} samples in {e['seconds']} s = "
+        f"[b]{e['samples_per_s']:,.0f}[/b] samples/s"
+    )
+
+
 def main() -> None:
     """Console-script entry point: foreshock errors become one clear line and exit code 1."""
     try:

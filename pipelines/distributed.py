@@ -165,10 +165,11 @@ class PartitionCorrelator:
             return []
         if msg.kind == "tick":
             c = self.clock
-            c.latest[msg.source] = max(c.latest.get(msg.source, float("-inf")), msg.timestamp)
-            i = bisect.bisect_left(c.pending, msg.timestamp)
-            if i == len(c.pending) or c.pending[i] != msg.timestamp:
-                c.pending.insert(i, msg.timestamp)
+            for ts in msg.timestamps or (msg.timestamp,):
+                c.latest[msg.source] = max(c.latest.get(msg.source, float("-inf")), ts)
+                i = bisect.bisect_left(c.pending, ts)
+                if i == len(c.pending) or c.pending[i] != ts:
+                    c.pending.insert(i, ts)
             return self._advance()
         if msg.kind == "end":
             self.clock.ended.add(msg.source)

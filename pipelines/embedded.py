@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from enrichers.narrator import OfflineNarrator
-from enrichers.sqlite_store import SQLiteReportStore
+from enrichers.stores import open_store
 from graph.embedded import NetworkXGraph
 from packs.loader import PackIndex, load_packs
 from pipelines.runtime import EmbeddedRuntime
 from pipelines.sinks.alerts import AlertSink, JsonlAlertSink
+from pipelines.settings import Settings
 from pipelines.sinks.dead_letters import JsonlDeadLetterSink
 from pipelines.sources.replay import Replay, read_replay
 from pipelines.stages.alerting import AlertStage
@@ -120,8 +121,13 @@ def run_replay(
     on_batch: Callable[[int, int], None] | None = None,
     alert_sink: AlertSink | None = None,
     replay: Replay | None = None,
+    settings: Settings | None = None,
 ) -> RunResult:
-    """Run the embedded pipeline over a replay folder; results stored under ``home``."""
+    """Run the embedded pipeline over a replay folder; results stored under ``home``.
+
+    Reports and incidents go to the store the settings choose (SQLite under ``home`` by
+    default, OpenSearch with ``store_backend = "opensearch"``).
+    """
     started = time.perf_counter()
     rep = replay or read_replay(folder)
     home.mkdir(parents=True, exist_ok=True)
@@ -139,7 +145,8 @@ def run_replay(
     detect = DetectStage(kinds=rep.topology.kinds(), packs=index)
     correlate = CorrelateStage(graph, index)
     alerting = AlertStage()
-    store = SQLiteReportStore(result.store_path)
+    settings = settings or Settings.load()
+    store = open_store(settings, home)
     sink = alert_sink or JsonlAlertSink(result.alerts_path)
     latest: dict[str, Incident] = {}
 

@@ -170,51 +170,79 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
         paged[p] = (offset, got[1])
         return got[1]
 
+    # Messages are taken in groups: each group's outputs are sent, their acknowledgements
+    # awaited once, then each touched partition's state is stored once (with the offset of
+    # its last message). A crash inside a group replays the group; drivers skip what their
+    # stored state already holds.
+    group_max, group_within = 256, 0.2
+
+    def clock_sends(
+        ticks: dict[int, tuple[str, list[float]]], p: int
+    ) -> list[tuple[Any, bytes, bytes, int | None]]:
+        """One tick message per correlate partition carrying every batch time gathered."""
+        if p not in ticks:
+            return []
+        run, tss = ticks.pop(p)
+        value = encode("tick", run=run, source=p, timestamp=tss[-1], timestamps=tuple(tss))
+        return [(t_anomalies, b"clock", value, cp) for cp in range(n)]
+
     @app.agent(t_metrics)
     async def detect(stream: Any) -> None:
-        async for event in stream.events():
-            p, off = event.message.partition, event.message.offset
-            try:
-                msg = decode(event.value)
-                if msg.kind not in ("batch", "end"):
-                    raise SchemaError(f"unexpected {msg.kind} message on the metrics topic")
-            except SchemaError as exc:
-                await dead_letter(event, str(exc))
-                continue
-            det = driver_detector(p, off)
-            out = det.handle(off, msg)
-            if out is None:
-                continue
-            sends = []
-            for kind, rec in out:
-                if kind == "anomaly":
-                    cp = partition_of(comp.get(rec.resource, rec.resource), n)
-                    sends.append(
-                        (t_anomalies, rec.resource.encode(), encode("anomaly", rec, msg.run), cp)
-                    )
-                else:  # tick or end: every correlator needs this partition's clock
-                    value = encode(kind, run=msg.run, source=p, timestamp=float(rec))  # type: ignore[arg-type]
-                    sends += [(t_anomalies, b"clock", value, cp) for cp in range(n)]
+        async for events in stream.take_events(group_max, within=group_within):
+            sends: list[tuple[Any, bytes, bytes, int | None]] = []
+            touched: dict[int, PartitionDetector] = {}
+            ticks: dict[int, tuple[str, list[float]]] = {}
+
+            for event in events:
+                p, off = event.message.partition, event.message.offset
+                try:
+                    msg = decode(event.value)
+                    if msg.kind not in ("batch", "end"):
+                        raise SchemaError(f"unexpected {msg.kind} message on the metrics topic")
+                except SchemaError as exc:
+                    await dead_letter(event, str(exc))
+                    continue
+                det = driver_detector(p, off)
+                out = det.handle(off, msg)
+                touched[p] = det
+                for kind, rec in out or []:
+                    if kind == "anomaly":
+                        cp = partition_of(comp.get(rec.resource, rec.resource), n)
+                        value = encode("anomaly", rec, msg.run)
+                        sends.append((t_anomalies, rec.resource.encode(), value, cp))
+                    elif kind == "tick":  # gathered: one clock message per group
+                        ticks.setdefault(p, (msg.run, []))[1].append(float(rec))
+                    else:  # end: every correlator needs this partition's clock first
+                        sends += clock_sends(ticks, p)
+                        value = encode("end", run=msg.run, source=p, timestamp=float(rec))
+                        sends += [(t_anomalies, b"clock", value, cp) for cp in range(n)]
+            for p in list(ticks):
+                sends += clock_sends(ticks, p)
             await send_all(sends)
-            await save_state("detect", p, det.snapshot())
+            for p, det in touched.items():
+                await save_state("detect", p, det.snapshot())
 
     @app.agent(t_anomalies)
     async def correlate(stream: Any) -> None:
-        async for event in stream.events():
-            p, off = event.message.partition, event.message.offset
-            try:
-                msg = decode(event.value)
-                if msg.kind not in ("anomaly", "tick", "end"):
-                    raise SchemaError(f"unexpected {msg.kind} message on the anomalies topic")
-            except SchemaError as exc:
-                await dead_letter(event, str(exc))
-                continue
-            cor = driver_correlator(p, off)
-            out = cor.handle(off, msg)
-            if out is None:
-                continue
-            await send_all(_correlate_sends(out, msg.run, p))
-            await save_state("correlate", p, cor.snapshot())
+        async for events in stream.take_events(group_max, within=group_within):
+            sends: list[tuple[Any, bytes, bytes, int | None]] = []
+            touched: dict[int, PartitionCorrelator] = {}
+            for event in events:
+                p, off = event.message.partition, event.message.offset
+                try:
+                    msg = decode(event.value)
+                    if msg.kind not in ("anomaly", "tick", "end"):
+                        raise SchemaError(f"unexpected {msg.kind} message on the anomalies topic")
+                except SchemaError as exc:
+                    await dead_letter(event, str(exc))
+                    continue
+                cor = driver_correlator(p, off)
+                out = cor.handle(off, msg)
+                touched[p] = cor
+                sends += _correlate_sends(out or [], msg.run, p)
+            await send_all(sends)
+            for p, cor in touched.items():
+                await save_state("correlate", p, cor.snapshot())
 
     def _correlate_sends(
         out: list[Out], run: str, p: int

@@ -54,6 +54,7 @@ class Message:
     record: Any = None
     source: int = -1  # partition of the stage that sent a tick/end
     timestamp: float = 0.0
+    timestamps: tuple[float, ...] = ()  # a tick may carry every batch time it covers
 
 
 def encode(
@@ -62,6 +63,7 @@ def encode(
     run: str = "",
     source: int = -1,
     timestamp: float = 0.0,
+    timestamps: tuple[float, ...] = (),
 ) -> bytes:
     body: dict[str, Any] = {"t": kind, "run": run}
     if record is not None:
@@ -70,6 +72,8 @@ def encode(
         body["src"] = source
     if timestamp:
         body["ts"] = timestamp
+    if timestamps:
+        body["tss"] = list(timestamps)
     return orjson.dumps(body)
 
 
@@ -92,7 +96,11 @@ def decode(raw: bytes | str | None) -> Message:
     src = int(body.get("src", -1))
     ts = float(body.get("ts", 0.0))
     if kind in ("tick", "end", "done"):
-        return Message(kind, run, None, src, ts)
+        try:
+            tss = tuple(float(x) for x in body.get("tss", ()))
+        except (TypeError, ValueError):
+            raise SchemaError("invalid tick: tss must be numbers") from None
+        return Message(kind, run, None, src, ts, tss)
     model = _MODELS.get(kind)
     if model is None:
         raise SchemaError(f"unknown message kind {kind!r}")

@@ -19,7 +19,7 @@ import pytest
 from pipelines.cluster import observe, start_worker, wait_done
 from pipelines.embedded import run_replay
 from pipelines.kafka_topics import TopicNames
-from pipelines.publish import publish_replay
+from pipelines.publish import Published, publish_replay
 from pipelines.settings import Settings
 from pipelines.sources.simulator import simulate
 from schemas.incident import Incident
@@ -123,13 +123,22 @@ def test_worker_finds_the_embedded_incidents_and_stores_reports(
 def test_kill_9_mid_replay_loses_nothing_and_pages_once(
     cluster: Cluster, replay: Path, embedded: list[Incident]
 ) -> None:
+    import threading
+
     first = cluster.start(replay)
-    pub_started = time.monotonic()
-    pub = publish_replay(replay, cluster.settings)
-    time.sleep(max(0.0, 6 - (time.monotonic() - pub_started)))  # mid-replay
-    assert not observe(cluster.settings, pub.run, timeout=1).done, "replay already finished"
+    published: list[object] = []
+    # paced: 4 h of event time in about 12 s, so the kill lands mid-replay
+    publisher = threading.Thread(
+        target=lambda: published.append(publish_replay(replay, cluster.settings, speed=1200))
+    )
+    publisher.start()
+    time.sleep(5)
     first.send_signal(signal.SIGKILL)
     first.wait(10)
+    publisher.join(60)
+    pub = published[0]
+    assert isinstance(pub, Published)
+    assert not observe(cluster.settings, pub.run, timeout=1).done, "replay finished before kill"
     cluster.start(replay)
     seen = wait_done(cluster.settings, pub.run, timeout=300)
     assert summary(list(seen.incidents.values())) == summary(embedded)
@@ -178,3 +187,39 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_worker_goes_on(
     assert len(seen.dead_letters) == 4, seen.dead_letters
     assert "not JSON" in reasons and "unknown message kind 'alien'" in reasons
     assert summary(list(seen.incidents.values())) == summary(embedded)
+
+
+def test_on_neo4j_and_opensearch_reports_are_searchable_and_history_is_in_the_graph(
+    kafka: str, tmp_path: Path, replay: Path, embedded: list[Incident]
+) -> None:
+    c = Cluster(tmp_path)
+    index_prefix = f"it{uuid.uuid4().hex[:8]}"
+    c.env.update(
+        FORESHOCK_STORE_BACKEND="opensearch",
+        FORESHOCK_GRAPH_BACKEND="neo4j",
+        FORESHOCK_OPENSEARCH_INDEX_PREFIX=index_prefix,
+    )
+    c.settings = Settings.load(env={**os.environ, **c.env}, config=None)
+    try:
+        c.start(replay)
+        pub = publish_replay(replay, c.settings)
+        seen = wait_done(c.settings, pub.run, timeout=300)
+        assert summary(list(seen.incidents.values())) == summary(embedded)
+        from enrichers.stores import open_store
+
+        store = open_store(c.settings, c.home)
+        deadline = time.monotonic() + 30
+        while not (hits := store.search("redis-cache evicted")) and time.monotonic() < deadline:
+            time.sleep(1)  # the store agent may still be writing
+        assert hits and hits[0].incident_id == embedded[0].id
+        from graph.neo4j_backend import Neo4jGraph
+
+        history = Neo4jGraph.from_settings(c.settings).history()
+        past = history.past_incidents("redis-cache")
+        assert embedded[0].id in [p.id for p in past]
+        assert next(p for p in past if p.id == embedded[0].id).root_cause == "redis-cache"
+    finally:
+        c.stop()
+        from opensearchpy import OpenSearch
+
+        OpenSearch(c.settings.opensearch_url).indices.delete(index=f"{index_prefix}-*")
