@@ -30,8 +30,8 @@ from enrichers.stores import open_store
 from graph.embedded import NetworkXGraph
 from packs.loader import PackIndex, load_packs
 from pipelines.runtime import EmbeddedRuntime
-from pipelines.sinks.alerts import AlertSink, JsonlAlertSink
 from pipelines.settings import Settings
+from pipelines.sinks.alerts import AlertSink, JsonlAlertSink
 from pipelines.sinks.dead_letters import JsonlDeadLetterSink
 from pipelines.sources.replay import Replay, read_replay
 from pipelines.stages.alerting import AlertStage
@@ -63,6 +63,7 @@ class RunResult:
     suppressed: int = 0
     seconds: float = 0.0
     truth: dict[str, Any] | None = None
+    store_label: str = ""
 
     @property
     def store_path(self) -> Path:
@@ -92,7 +93,7 @@ class RunResult:
             "reordered_rows": self.reordered,
             "alerts": [a.model_dump() for a in self.alerts],
             "reports": [r.id for r in self.reports],
-            "store": str(self.store_path),
+            "store": self.store_label or str(self.store_path),
             "seconds": round(self.seconds, 3),
             "truth": self.truth,
         }
@@ -147,6 +148,10 @@ def run_replay(
     alerting = AlertStage()
     settings = settings or Settings.load()
     store = open_store(settings, home)
+    if settings.store_backend == "opensearch":
+        result.store_label = (
+            f"OpenSearch {settings.opensearch_url} (indices {settings.opensearch_index_prefix}-*)"
+        )
     sink = alert_sink or JsonlAlertSink(result.alerts_path)
     latest: dict[str, Incident] = {}
 

@@ -92,7 +92,7 @@ def render_result(
             f"[dim]ground truth (truth.json): {t['resource']} — {t['failure_mode']}[/dim]"
         )
     console.print(
-        f"reports + incidents: [cyan]{result.store_path}[/cyan] "
+        f"reports + incidents: [cyan]{result.store_label or result.store_path}[/cyan] "
         f"(try: foreshock reports search --home {result.home} <words>)\n"
         f"alerts: [cyan]{result.alerts_path}[/cyan]\n"
         f"dead letters: [cyan]{result.dead_letters_path}[/cyan]"
