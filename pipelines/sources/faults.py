@@ -19,7 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pipelines.sources.profiles import MYSQL_MAX_CONNECTIONS, REDIS_MAXMEMORY
+from pipelines.sources.profiles import (
+    KAFKA_LOG_DIR_SIZE,
+    MYSQL_MAX_CONNECTIONS,
+    REDIS_MAXMEMORY,
+)
 
 Op = Literal["mult", "add", "toward"]
 
@@ -48,18 +52,34 @@ class Bend:
 
 @dataclass(frozen=True)
 class Fault:
+    """A fault: its true root cause, the series it bends, and for gradual-exhaustion
+    faults the bend whose ramp end is the moment the resource runs out (``exhausts``:
+    index into ``bends``)."""
+
     name: str
     root: str
     failure_mode: str
     description: str
     bends: tuple[Bend, ...] = field(default_factory=tuple)
     duration: float = 3600.0
+    exhausts: int | None = None
 
 
 def _fault(
-    name: str, root: str, mode: str, desc: str, *bends: Bend, duration: float = 3600.0
+    name: str,
+    root: str,
+    mode: str,
+    desc: str,
+    *bends: Bend,
+    duration: float = 3600.0,
+    exhausts: int | None = None,
 ) -> Fault:
-    return Fault(name, root, mode, desc, tuple(bends), duration)
+    return Fault(name, root, mode, desc, tuple(bends), duration, exhausts)
+
+
+_HOURS = 3600.0
+#: Gradual faults ramp over this long (jittered ±25% per seed) before the resource runs out.
+EXHAUSTION_RAMP = 4 * _HOURS
 
 
 B = Bend
@@ -213,5 +233,73 @@ FAULTS: dict[str, Fault] = {
             B("web", _P99, "mult", 1.0, 60, 60),
             duration=1800.0,
         ),
+        # -- gradual exhaustion: the capacity runs out at the end of a slow ramp ----------
+        _fault(
+            "disk_filling",
+            "host-2",
+            "disk_full",
+            "Binlogs accumulate on the MySQL primary's host until its disk is full.",
+            B(
+                "host-2",
+                'node_filesystem_avail_bytes{mountpoint="/"}',
+                "toward",
+                0.0,
+                0,
+                EXHAUSTION_RAMP,
+            ),
+            duration=12 * _HOURS,
+            exhausts=0,
+        ),
+        _fault(
+            "redis_memory_leak",
+            "redis-cache",
+            "memory_exhaustion",
+            "Keys without TTL pile up until Redis reaches maxmemory.",
+            B(
+                "redis-cache",
+                "redis_memory_used_bytes",
+                "toward",
+                REDIS_MAXMEMORY,
+                0,
+                EXHAUSTION_RAMP,
+            ),
+            duration=12 * _HOURS,
+            exhausts=0,
+        ),
+        _fault(
+            "mysql_connection_leak",
+            "mysql-primary",
+            "connection_exhaustion",
+            "A client leaks connections until MySQL reaches max_connections.",
+            B(
+                "mysql-primary",
+                "mysql_global_status_threads_connected",
+                "toward",
+                MYSQL_MAX_CONNECTIONS,
+                0,
+                EXHAUSTION_RAMP,
+            ),
+            duration=12 * _HOURS,
+            exhausts=0,
+        ),
+        _fault(
+            "kafka_retention_growth",
+            "kafka-broker",
+            "disk_full",
+            "Retention was raised; the broker's log grows until the log dir is full.",
+            B(
+                "kafka-broker",
+                "kafka_log_log_size",
+                "toward",
+                KAFKA_LOG_DIR_SIZE,
+                0,
+                EXHAUSTION_RAMP,
+            ),
+            duration=12 * _HOURS,
+            exhausts=0,
+        ),
     ]
 }
+
+#: Faults whose truth carries an ``exhaustion_at`` time.
+GRADUAL = sorted(name for name, f in FAULTS.items() if f.exhausts is not None)

@@ -19,6 +19,7 @@ GiB = 1024.0**3
 REDIS_MAXMEMORY = 4 * GiB
 MYSQL_MAX_CONNECTIONS = 500.0
 HOST_DISK_SIZE = 500e9
+KAFKA_LOG_DIR_SIZE = 400e9
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ def _kafka(r: str) -> list[SeriesProfile]:
     return [
         SeriesProfile(r, "kafka_server_brokertopicmetrics_messagesin_total", True, 800, 0.35, 0.05),
         SeriesProfile(r, "kafka_log_log_size", False, 120e9, 0.0, 0.0005),
+        SeriesProfile(r, "kafka_log_dir_size_bytes", False, KAFKA_LOG_DIR_SIZE),
         SeriesProfile(
             r,
             'kafka_network_requestmetrics_totaltimems{request="Produce"}',

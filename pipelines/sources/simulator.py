@@ -132,7 +132,11 @@ def simulate(
     if fault != "none":
         f = FAULTS[fault]
         start = _fault_start(rng, hours, f)
-        _apply_fault(f, start, ts, level, index, rng)
+        exhaustion_at = _apply_fault(f, start, ts, level, index, rng)
+        if exhaustion_at is not None:
+            b = f.bends[f.exhausts or 0]
+            truth["exhaustion_at"] = exhaustion_at
+            truth["capacity_series"] = {"resource": b.resource, "metric": b.metric}
         truth.update(
             root_cause={"resource": f.root, "failure_mode": f.failure_mode},
             start=float(start),
@@ -150,6 +154,8 @@ def simulate(
 
 
 def _fault_start(rng: np.random.Generator, hours: float, f: Fault) -> float:
+    if f.exhausts is not None:  # a slow ramp: start early enough to run out within the run
+        return START_EPOCH + max(1.5 * 3600.0, 0.25 * hours * 3600) + rng.uniform(0, 1800)
     lead = max(0.5 * hours * 3600, min(2 * 3600.0, 0.6 * hours * 3600))
     jitter = rng.uniform(0, 0.1 * hours * 3600)
     return START_EPOCH + lead + jitter
@@ -162,15 +168,20 @@ def _apply_fault(
     level: np.ndarray,
     index: dict[tuple[str, str], int],
     rng: np.random.Generator,
-) -> None:
+) -> float | None:
+    """Bend the levels; return the true exhaustion time of a gradual fault (else None)."""
     end = start + f.duration
-    for b in f.bends:
+    exhaustion_at = None
+    for k, b in enumerate(f.bends):
         i = index.get((b.resource, b.metric))
         if i is None:
             raise KeyError(f"fault {f.name} bends unknown series {b.resource}/{b.metric}")
         delay = b.delay * rng.uniform(0.8, 1.2)
         amount = b.amount * (rng.uniform(0.7, 1.3) if b.op != "toward" else 1.0)
-        on = np.clip((ts - start - delay) / max(b.ramp, 1.0), 0.0, 1.0)
+        ramp = b.ramp * (rng.uniform(0.75, 1.25) if k == f.exhausts else 1.0)
+        if k == f.exhausts:
+            exhaustion_at = float(start + delay + ramp)
+        on = np.clip((ts - start - delay) / max(ramp, 1.0), 0.0, 1.0)
         off = np.clip((ts - end) / 600.0, 0.0, 1.0)  # recovers over 10 minutes
         intensity = on * (1.0 - off)
         if b.op == "mult":
@@ -179,6 +190,7 @@ def _apply_fault(
             level[i] = level[i] + amount * intensity
         else:
             level[i] = level[i] + (amount - level[i]) * intensity
+    return exhaustion_at
 
 
 def _render(
