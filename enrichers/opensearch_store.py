@@ -463,6 +463,68 @@ class OpenSearchReportStore:
         """Index forecasts under :func:`forecast_id`; returns how many were new or changed."""
         return self._bulk("forecasts", ((forecast_id(f), _json(f)) for f in forecasts))
 
+    def forecasts(
+        self, resource: str | None = None, metric: str | None = None, latest_only: bool = True
+    ) -> list[Forecast]:
+        """Stored forecasts, filtered; with ``latest_only`` the newest per (resource, metric).
+
+        As the SQLite store: ordered by resource, metric, newest ``made_at`` first, then
+        model; among forecasts of one series made at the same time, ``latest_only`` keeps
+        the first model name. ``latest_only`` asks OpenSearch for one document per series
+        (a composite aggregation, paged), so old forecasts are never fetched.
+        """
+        filters = [
+            {"term": {field: value}}
+            for field, value in (("resource", resource), ("metric", metric))
+            if value is not None
+        ]
+        query = {"bool": {"filter": filters}}
+        with self._errors("read forecasts"):
+            if latest_only:
+                sources = [hit["_source"] for hit in self._latest_forecasts(query)]
+            else:
+                sources = [
+                    hit["_source"]
+                    for hit in helpers.scan(
+                        self.client, index=self.indices["forecasts"], query={"query": query}
+                    )
+                ]
+        found = [_model(Forecast, source) for source in sources]
+        return sorted(found, key=lambda f: (f.resource, f.metric, -f.made_at, f.model))
+
+    def _latest_forecasts(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The newest forecast hit of each (resource, metric) matching ``query``."""
+        composite: dict[str, Any] = {
+            "size": 1000,
+            "sources": [
+                {"resource": {"terms": {"field": "resource"}}},
+                {"metric": {"terms": {"field": "metric"}}},
+            ],
+        }
+        newest = [{"made_at": {"order": "desc"}}, {"model": {"order": "asc"}}]
+        while True:
+            found = _dict(
+                self.client.search(
+                    index=self.indices["forecasts"],
+                    body={
+                        "size": 0,
+                        "query": query,
+                        "aggs": {
+                            "series": {
+                                "composite": composite,
+                                "aggs": {"latest": {"top_hits": {"size": 1, "sort": newest}}},
+                            }
+                        },
+                    },
+                )
+            )
+            series = found["aggregations"]["series"]
+            for bucket in series["buckets"]:
+                yield from bucket["latest"]["hits"]["hits"]
+            if "after_key" not in series or not series["buckets"]:
+                return
+            composite = {**composite, "after": series["after_key"]}
+
     def _bulk(
         self, kind: Kind, docs: Iterable[tuple[str, dict[str, Any]]], *, stamp: bool = False
     ) -> int:

@@ -1,12 +1,14 @@
 """SQLite + FTS5 report store: the embedded backend of :class:`~enrichers.store.ReportStore`.
 
-One database file holds three tables:
+One database file holds four tables:
 
 - ``reports``: one row per report id, the report as JSON plus the columns queries need;
 - ``reports_fts``: an FTS5 index (same rowid) over the title, summary, root-cause resource,
   failure mode, causal chain, evidence (resource and metric names), checks and remediations;
   Porter stemming, so *eviction* finds *evicted*;
-- ``incidents``: one row per incident id, the incident as JSON.
+- ``incidents``: one row per incident id, the incident as JSON;
+- ``forecasts``: one row per forecast, keyed by ``(resource, metric, model, made_at)``
+  (the identity :func:`enrichers.opensearch_store.forecast_id` digests), the forecast as JSON.
 
 Search ranks with BM25, weighting the title and root-cause resource highest. User text is
 never parsed as FTS5 syntax: each whitespace-separated word is quoted (``foo-bar`` becomes the
@@ -43,20 +45,21 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from enrichers.store import SearchHit, StoreError
+from schemas.forecast import Forecast
 from schemas.incident import Incident
 from schemas.report import RootCauseReport
 
 __all__ = ["SCHEMA_VERSION", "SQLiteReportStore", "fts_query"]
 
 #: Bumped when the table layout changes; stored in ``PRAGMA user_version``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: FTS columns, in index order, with their BM25 weights (higher = a match there counts more).
 _FTS_COLUMNS: tuple[tuple[str, float], ...] = (
@@ -92,6 +95,15 @@ CREATE TABLE IF NOT EXISTS incidents (
     updated_at REAL NOT NULL,
     body       TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS forecasts (
+    resource TEXT NOT NULL,
+    metric   TEXT NOT NULL,
+    model    TEXT NOT NULL,
+    made_at  REAL NOT NULL,
+    body     TEXT NOT NULL,
+    PRIMARY KEY (resource, metric, model, made_at)
+);
+CREATE INDEX IF NOT EXISTS forecasts_by_metric ON forecasts (metric, resource, made_at);
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 
@@ -351,6 +363,71 @@ class SQLiteReportStore:
         """The stored incident with this id, or ``None``."""
         rows = self._read("SELECT body FROM incidents WHERE id = ?", (incident_id,))
         return Incident.model_validate_json(rows[0][0]) if rows else None
+
+    # --- forecasts -----------------------------------------------------------------------
+
+    def put_forecasts(self, forecasts: Iterable[Forecast]) -> int:
+        """Upsert by ``(resource, metric, model, made_at)``; returns how many were new or changed.
+
+        Examples
+        --------
+        >>> f = Forecast(resource="db-1", metric="disk", made_at=60.0, model="linear",
+        ...              horizon_s=3600.0, limit=100.0, exhaustion_p50=7200.0)
+        >>> with SQLiteReportStore(":memory:") as s:
+        ...     s.put_forecasts([f]), s.put_forecasts([f]), s.put_forecasts(
+        ...         [f.model_copy(update={"exhaustion_p50": 9000.0})])
+        (1, 0, 1)
+        """
+        rows = [(f.resource, f.metric, f.model, f.made_at, f.model_dump_json()) for f in forecasts]
+        changed = 0
+        with self._write() as db:
+            for row in rows:
+                changed += db.execute(
+                    "INSERT INTO forecasts (resource, metric, model, made_at, body) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (resource, metric, model, made_at) "
+                    "DO UPDATE SET body = excluded.body WHERE body != excluded.body",
+                    row,
+                ).rowcount
+        return changed
+
+    def forecasts(
+        self, resource: str | None = None, metric: str | None = None, latest_only: bool = True
+    ) -> list[Forecast]:
+        """Stored forecasts, filtered; with ``latest_only`` the newest per (resource, metric).
+
+        Ordered by resource, metric, newest ``made_at`` first, then model; among forecasts
+        of one series made at the same time, ``latest_only`` keeps the first model name.
+
+        Examples
+        --------
+        >>> def f(resource: str, made_at: float) -> Forecast:
+        ...     return Forecast(resource=resource, metric="disk", made_at=made_at,
+        ...                     model="linear", horizon_s=3600.0)
+        >>> with SQLiteReportStore(":memory:") as s:
+        ...     s.put_forecasts([f("db-1", 0.0), f("db-1", 60.0), f("db-2", 0.0)])
+        ...     [(x.resource, x.made_at) for x in s.forecasts()]
+        ...     [x.made_at for x in s.forecasts("db-1", latest_only=False)]
+        3
+        [('db-1', 60.0), ('db-2', 0.0)]
+        [60.0, 0.0]
+        """
+        where: list[str] = []
+        params: list[str] = []
+        for column, value in (("resource", resource), ("metric", metric)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        condition = f"WHERE {' AND '.join(where)}" if where else ""
+        order = "resource, metric, made_at DESC, model"
+        if latest_only:
+            sql = (
+                "SELECT body FROM (SELECT body, resource, metric, made_at, model, row_number() "
+                "OVER (PARTITION BY resource, metric ORDER BY made_at DESC, model) AS n "
+                f"FROM forecasts {condition}) WHERE n = 1 ORDER BY {order}"
+            )
+        else:
+            sql = f"SELECT body FROM forecasts {condition} ORDER BY {order}"
+        return [Forecast.model_validate_json(body) for (body,) in self._read(sql, tuple(params))]
 
     # --- lifecycle -----------------------------------------------------------------------
 

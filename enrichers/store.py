@@ -1,4 +1,4 @@
-"""The report store interface: where root-cause reports and incidents are kept and searched.
+"""The report store interface: where reports, incidents and forecasts are kept and searched.
 
 Two backends implement :class:`ReportStore`: SQLite with FTS5 for the embedded runtime
 (:class:`enrichers.sqlite_store.SQLiteReportStore`) and an OpenSearch index for the
@@ -17,11 +17,13 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.errors import ForeshockError
+from schemas.forecast import Forecast
 from schemas.incident import Incident
 from schemas.report import RootCauseReport
 
@@ -69,7 +71,7 @@ class SearchHit(BaseModel):
 
 @runtime_checkable
 class ReportStore(Protocol):
-    """Keeps root-cause reports (full-text searchable) and the incidents they describe.
+    """Keeps root-cause reports (full-text searchable), their incidents, and forecasts.
 
     Every write is idempotent, so a stage replayed after a restart can write again.
 
@@ -112,6 +114,25 @@ class ReportStore(Protocol):
 
     def get_incident(self, incident_id: str) -> Incident | None:
         """The stored incident with this id, or ``None``."""
+        ...
+
+    def put_forecasts(self, forecasts: Iterable[Forecast]) -> int:
+        """Store forecasts; returns how many were new or changed.
+
+        A forecast is identified by ``(resource, metric, model, made_at)``: putting it again
+        replaces it, and identical content writes nothing (and is not counted).
+        """
+        ...
+
+    def forecasts(
+        self, resource: str | None = None, metric: str | None = None, latest_only: bool = True
+    ) -> list[Forecast]:
+        """Stored forecasts, optionally of one resource and/or one metric.
+
+        With ``latest_only``, one forecast per ``(resource, metric)``: the newest
+        ``made_at`` (ties: the first model name). Ordered by resource, metric, then newest
+        ``made_at`` first, then model.
+        """
         ...
 
     def close(self) -> None:

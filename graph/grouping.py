@@ -128,6 +128,8 @@ class IncidentGrouper:
         return self._emit(g, a.detected_at)
 
     def _credible(self, g: _Group, now: float) -> bool:
+        if any(a.kind == "predicted_exhaustion" for a in g.anomalies):
+            return True  # already a decision with hysteresis: page with its lead time
         series = {a.series for a in g.anomalies}
         if len(series) >= self.min_series:
             return True

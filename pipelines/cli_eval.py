@@ -200,3 +200,115 @@ def nab(
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
         return
     console.print(result.to_table())
+
+
+def _exhaustion_run(fault: str, seed: int, hours: float, tmp: Path) -> dict[str, Any]:
+    from pipelines.embedded import run_replay
+    from pipelines.sources.simulator import simulate
+
+    folder = simulate(fault, seed=seed, hours=hours).write(tmp / f"{fault}-{seed}")
+    res = run_replay(folder, tmp / f"home-{fault}-{seed}")
+    truth = res.truth or {}
+    predicted = [a for a in res.anomalies if a.kind == "predicted_exhaustion" and a.state == "open"]
+    row: dict[str, Any] = {
+        "fault": fault,
+        "seed": seed,
+        "predicted": len(predicted),
+        "forecasts": len(res.forecasts),
+    }
+    cap = truth.get("capacity_series")
+    if not cap:
+        return row
+    exh = float(truth["exhaustion_at"])
+    mine = [a for a in predicted if (a.resource, a.metric) == (cap["resource"], cap["metric"])]
+    first = min(mine, key=lambda a: a.detected_at) if mine else None
+    triggers = [e.timestamp for e in res.alerts if e.action == "trigger"]
+    row.update(exhaustion_at=exh, lead_min=None, alert_lead_min=None, covered=None)
+    if first is not None:
+        row["lead_min"] = (exh - first.detected_at) / 60
+        fc = next(
+            (
+                f
+                for f in res.forecasts
+                if f.made_at == first.detected_at
+                and (f.resource, f.metric) == (cap["resource"], cap["metric"])
+            ),
+            None,
+        )
+        if fc is not None and fc.exhaustion_p10 is not None and fc.exhaustion_p90 is not None:
+            row["covered"] = fc.exhaustion_p10 <= exh <= fc.exhaustion_p90
+            row["interval_h"] = [
+                (fc.exhaustion_p10 - first.detected_at) / 3600,
+                (fc.exhaustion_p90 - first.detected_at) / 3600,
+            ]
+            row["model"] = fc.model
+        later = [t for t in triggers if t >= first.detected_at]
+        if later:
+            row["alert_lead_min"] = (exh - min(later)) / 60
+    if triggers:
+        row["first_page_lead_min"] = (exh - min(triggers)) / 60
+    return row
+
+
+@eval_app.command("exhaustion")
+def exhaustion(
+    seeds: Annotated[str, typer.Option(help="Seeds, e.g. 1-10.")] = "1-10",
+    hours: Annotated[float, typer.Option(help="Simulated hours per gradual-fault run.")] = 12.0,
+    quiet_hours: Annotated[float, typer.Option(help="Hours of each quiet run (0: none).")] = 24.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Predictive alerts: lead time before the true exhaustion, 80% interval coverage, and
+    no predicted-exhaustion alert on quiet runs."""
+    from pipelines.sources.faults import GRADUAL
+
+    rows, quiet_rows = [], []
+    with tempfile.TemporaryDirectory() as d:
+        for f in GRADUAL:
+            for s in parse_seeds(seeds):
+                rows.append(_exhaustion_run(f, s, hours, Path(d)))
+        if quiet_hours > 0:
+            for s in parse_seeds(seeds):
+                quiet_rows.append(_exhaustion_run("none", s, quiet_hours, Path(d)))
+    n = len(rows) or 1
+    summary = {
+        "runs": len(rows),
+        "lead_ge_30min": sum(1 for r in rows if (r.get("alert_lead_min") or -1) >= 30) / n,
+        "predicted_lead_ge_30min": sum(1 for r in rows if (r.get("lead_min") or -1) >= 30) / n,
+        "covered_80": sum(1 for r in rows if r.get("covered")) / n,
+        "quiet_runs_with_prediction": sum(1 for r in quiet_rows if r["predicted"] > 0),
+        "quiet_runs": len(quiet_rows),
+    }
+    if as_json:
+        sys.stdout.write(
+            json.dumps({"runs": rows, "quiet": quiet_rows, "summary": summary}, indent=2) + "\n"
+        )
+        return
+    t = Table(title=f"predicted exhaustion, seeds {seeds} ({hours:g} h runs)")
+    for c in (
+        "fault",
+        "seed",
+        "model",
+        "lead (min)",
+        "page lead (min)",
+        "80% interval (h)",
+        "truth in it",
+    ):
+        t.add_column(c)
+    for r in rows:
+        iv = r.get("interval_h")
+        t.add_row(
+            r["fault"],
+            str(r["seed"]),
+            r.get("model", "—"),
+            f"{r['lead_min']:.0f}" if r.get("lead_min") is not None else "none",
+            f"{r['alert_lead_min']:.0f}" if r.get("alert_lead_min") is not None else "none",
+            f"{iv[0]:.1f}–{iv[1]:.1f}" if iv else "—",
+            str(r.get("covered")),
+        )
+    console.print(t)
+    console.print(
+        f"page ≥ 30 min before exhaustion: [b]{summary['lead_ge_30min']:.0%}[/b] · "
+        f"truth inside the 80% interval: [b]{summary['covered_80']:.0%}[/b] · quiet runs with "
+        f"a predicted exhaustion: [b]{summary['quiet_runs_with_prediction']}[/b] of "
+        f"{summary['quiet_runs']}"
+    )

@@ -40,6 +40,7 @@ from pipelines.stages.detect import DetectStage
 from pipelines.stages.enrich import EnrichStage
 from schemas.alert import AlertEvent
 from schemas.anomaly import Anomaly
+from schemas.forecast import Forecast
 from schemas.incident import Incident
 from schemas.metrics import MetricBatch
 from schemas.report import RootCauseReport
@@ -56,6 +57,7 @@ class RunResult:
     anomalies: list[Anomaly] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
     reports: list[RootCauseReport] = field(default_factory=list)
+    forecasts: list[Forecast] = field(default_factory=list)
     alerts: list[AlertEvent] = field(default_factory=list)
     dead_letters: dict[str, int] = field(default_factory=dict)
     rows: int = 0
@@ -123,6 +125,7 @@ def run_replay(
     alert_sink: AlertSink | None = None,
     replay: Replay | None = None,
     settings: Settings | None = None,
+    forecast: bool = True,
 ) -> RunResult:
     """Run the embedded pipeline over a replay folder; results stored under ``home``.
 
@@ -166,6 +169,8 @@ def run_replay(
             store.put(msg)
         elif isinstance(msg, AlertEvent) and sink.send(msg):
             result.alerts.append(msg)
+        elif isinstance(msg, Forecast):
+            result.forecasts.append(msg)
 
     total = len(rep.batches)
     done = 0
@@ -176,8 +181,15 @@ def run_replay(
         if on_batch is not None:
             on_batch(done, total)
 
+    stages: list[tuple[Any, tuple[type, ...]]] = []
+    if forecast:
+        from pipelines.stages.forecast import ForecastStage
+
+        fstage = ForecastStage(kinds=rep.topology.kinds(), packs=index)
+        stages.append((fstage, (MetricBatch,)))
     runtime = EmbeddedRuntime(
         [
+            *stages,
             (detect, (MetricBatch,)),
             (correlate, (Anomaly,)),
             (EnrichStage(OfflineNarrator(packs)), (Incident,)),
@@ -190,6 +202,9 @@ def run_replay(
         asyncio.run(runtime.run(rep.batches))
         for event in alerting.flush():
             deliver(event)
+        put_forecasts = getattr(store, "put_forecasts", None)
+        if put_forecasts is not None and result.forecasts:
+            put_forecasts(result.forecasts)
     finally:
         store.close()
     result.incidents = sorted(latest.values(), key=lambda i: i.opened_at)

@@ -1,11 +1,13 @@
 """The embedded runtime: stages wired with asyncio queues in one process.
 
 Records flow down a chain of stages. Each stage handles the record types it accepts and
-passes every other record on unchanged (metric batches stop at the first stage that
-accepts them: nothing downstream needs them). Time is event time: after each batch the
-runtime sends a :class:`Tick` carrying the batch timestamp down the chain, and each stage's
-``tick`` runs in order, so a replay runs as fast as the CPU allows and gives the same
-result every time.
+passes every record on unchanged, except what it *absorbs* (a stage's ``absorbs``
+attribute; by default metric batches stop at the first stage that accepts them, which
+lets a stage declare ``absorbs = False`` to share them with the next one).
+
+Time is event time: after each batch the runtime sends a :class:`Tick` carrying the batch
+timestamp down the chain, and each stage's ``tick`` runs in order, so a replay runs as
+fast as the CPU allows and gives the same result every time.
 
 Examples
 --------
@@ -76,7 +78,7 @@ class EmbeddedRuntime:
                 await outq.put(msg)
                 continue
             if isinstance(msg, accepts):
-                if not isinstance(msg, MetricBatch):
+                if not getattr(stage, "absorbs", isinstance(msg, MetricBatch)):
                     await outq.put(msg)
                 for out in stage.process(msg):
                     await outq.put(out)
