@@ -1,0 +1,65 @@
+"""Forecasters by short name, imported lazily from ``"module:Class"`` paths.
+
+Importing this module imports no model: statsforecast and Prophet load only when
+``"ets"``, ``"arima"`` or ``"prophet"`` is first created.
+
+Examples
+--------
+>>> names()
+['arima', 'ets', 'linear', 'prophet', 'seasonal_naive']
+>>> create("linear", window_s=3600.0).window_s
+3600.0
+>>> create("nope")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+schemas.errors.UnknownNameError: unknown forecaster 'nope'; known: arima, ets, linear, ...
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from detectors.forecasters.base import Forecaster
+from schemas.errors import UnknownNameError
+
+__all__ = ["create", "names", "resolve"]
+
+_PATHS: dict[str, str] = {
+    "seasonal_naive": "detectors.forecasters.seasonal_naive:SeasonalNaive",
+    "linear": "detectors.forecasters.linear_trend:LinearTrend",
+    "ets": "detectors.forecasters.ets:ETS",
+    "arima": "detectors.forecasters.arima:ARIMA",
+    "prophet": "detectors.forecasters.prophet_model:ProphetForecaster",
+}
+
+
+def names() -> list[str]:
+    """The registered forecaster names, sorted."""
+    return sorted(_PATHS)
+
+
+def resolve(name: str) -> type:
+    """The forecaster class registered as ``name`` (imported on first use).
+
+    Raises
+    ------
+    UnknownNameError
+        If ``name`` is not registered; the message lists the known names.
+    """
+    try:
+        path = _PATHS[name]
+    except KeyError:
+        known = ", ".join(names())
+        raise UnknownNameError(f"unknown forecaster {name!r}; known: {known}") from None
+    module_name, _, attr = path.partition(":")
+    cls = getattr(importlib.import_module(module_name), attr)
+    if not isinstance(cls, type):
+        raise TypeError(f"{path} is not a class")
+    return cls
+
+
+def create(name: str, **params: Any) -> Forecaster:
+    """A new forecaster ``name`` built with hyperparameters ``params``."""
+    model: Forecaster = resolve(name)(**params)
+    return model
