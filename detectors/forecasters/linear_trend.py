@@ -1,15 +1,21 @@
 """Robust linear trend (Theil–Sen) on the recent window, for exhaustion ramps.
 
 The slope is the median of pairwise slopes over the last ``window_s`` seconds (subsampled
-to ``max_points`` so the pairs stay cheap), the level the median of ``y - slope * t``.
+to ``max_points`` so the pairs stay cheap). The line is anchored on the *current* level:
+the median of ``y - slope * t`` over the last ``level_s`` seconds. A robust fit over the
+whole window would treat a recent level shift (a resize, a cleanup, a failover: the
+series jumps and stays) as outliers and forecast the old level for a whole day; anchoring
+on the last hour follows the jump while the slope stays robust.
 Prediction intervals combine the two sources of error of a ramp forecast:
 
 - the noise around the trend: the empirical quantiles of the in-window residuals
   (kept asymmetric, as measured);
-- the error of the fitted line: ``se(t)^2 = se_level^2 + (t - t_mean)^2 se_slope^2`` with
-  the OLS standard errors from the robust residual scale (1.4826 MAD) over an effective
-  sample size ``n (1 - r1) / (1 + r1)``, ``r1`` the lag-1 autocorrelation of the
-  residuals, inflated by ``1 / sqrt(0.91)`` (Theil–Sen's Gaussian efficiency).
+- the error of the fitted line: ``se(t)^2 = se_level^2 + (t - t_anchor)^2 se_slope^2``:
+  the standard error of a median of the ``k`` anchor points (``1.2533 s / sqrt(k_eff)``)
+  and the OLS standard error of the slope, both from the robust residual scale ``s``
+  (1.4826 MAD) over effective sample sizes ``n (1 - r1) / (1 + r1)``, ``r1`` the lag-1
+  autocorrelation of the residuals; the slope's is inflated by ``1 / sqrt(0.91)``
+  (Theil–Sen's Gaussian efficiency).
 
 A bound is ``point + median ± sqrt(d^2 + (z se(t))^2)`` with ``d`` the distance from the
 residual median to the residual quantile. Sample paths (for first-passage exhaustion)
@@ -43,6 +49,7 @@ __all__ = ["LinearTrend"]
 _Z80 = 1.2815515655446004
 _Z95 = 1.959963984540054
 _THEIL_SEN_EFFICIENCY = 0.91
+_MEDIAN_SE = 1.2533  # sqrt(pi / 2): standard error of a median over that of a mean
 _MIN_POINTS = 10
 
 
@@ -69,6 +76,8 @@ class LinearTrend:
     window_s
         Seconds of recent history the line is fitted on (at least ``10`` points are
         used when the window holds fewer).
+    level_s
+        Seconds of most recent history the level is anchored on (at least 3 points).
     max_points
         Points the pairwise slopes are computed on (evenly subsampled, last kept).
     n_paths
@@ -80,11 +89,13 @@ class LinearTrend:
     def __init__(
         self,
         window_s: float = 3 * DAY_S,
+        level_s: float = 3_600.0,
         max_points: int = 300,
         n_paths: int = 200,
         seed: int = 0,
     ) -> None:
         self.window_s = window_s
+        self.level_s = level_s
         self.max_points = max_points
         self.n_paths = n_paths
         self.seed = seed
@@ -101,6 +112,10 @@ class LinearTrend:
         x = (t - self.origin_) / DAY_S  # days, for a well-conditioned fit
         sub = np.unique(np.linspace(x.size - 1, 0, min(x.size, self.max_points)).astype(int))
         slope, level = theil_sen(x[sub], y[sub])
+        recent = t >= t[-1] - self.level_s
+        if recent.sum() < 3:
+            recent[-3:] = True
+        level = float(np.median(y[recent] - slope * x[recent]))
         resid = y - (level + slope * x)
         n = float(x.size)
         med = float(np.median(resid))
@@ -110,15 +125,17 @@ class LinearTrend:
         r1 = 0.0
         if resid.size > 2 and np.std(resid) > 0:
             r1 = float(np.clip(np.corrcoef(resid[:-1], resid[1:])[0, 1], 0.0, 0.95))
-        n_eff = max(2.0, n * (1.0 - r1) / (1.0 + r1))
+        shrink = (1.0 - r1) / (1.0 + r1)
+        n_eff = max(2.0, n * shrink)
+        k_eff = max(1.0, float(recent.sum()) * shrink)
         sxx = float(np.sum((x - x.mean()) ** 2)) * n_eff / n
         inflate = 1.0 / np.sqrt(_THEIL_SEN_EFFICIENCY)
         self.slope_ = slope / DAY_S  # per second
         self.level_ = level
-        self.x_mean_ = float(x.mean())
-        self.se_level_ = inflate * scale / np.sqrt(n_eff)
+        self.x_mean_ = float(x[recent].mean())  # where the line is anchored
+        self.se_level_ = _MEDIAN_SE * scale / np.sqrt(k_eff)
         self.se_slope_ = inflate * scale / np.sqrt(sxx) if sxx > 0 else 0.0  # per day
-        self.resid_median_ = med
+        self.resid_median_ = 0.0  # the anchor already centres the recent residuals
         self.resid_quantiles_ = np.quantile(resid, (0.025, 0.1, 0.9, 0.975)) - med
         self.resid_scale_ = scale
         self.r1_ = r1

@@ -11,7 +11,6 @@ noisy profile would only add noise).
 Examples
 --------
 >>> import numpy as np
-import numpy.typing as npt
 >>> v = np.tile([0.0, 1.0, 0.0, -1.0], 6) + np.arange(24) * 0.1
 >>> p = DailyProfile.estimate(v, 4)
 >>> np.round(p.profile, 2).tolist()

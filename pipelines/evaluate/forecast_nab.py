@@ -125,6 +125,7 @@ def evaluate_forecasts(
     folds: int = 3,
     spacing: int | None = None,
     ensemble: int = 2,
+    always_combine: bool = False,
 ) -> ForecastEvalResult:
     """Rolling-origin accuracy of each candidate and of the selection on one category.
 
@@ -142,7 +143,7 @@ def evaluate_forecasts(
         Origins per file, the latest ones, one horizon apart.
     progress
         Called as ``progress(files_done, files_total)``.
-    folds, spacing, ensemble
+    folds, spacing, ensemble, always_combine
         Passed to :func:`~detectors.forecasters.selection.select_model`.
     """
     files = [f for f in load_corpus(data_dir) if f.name.startswith(category.rstrip("/") + "/")]
@@ -151,7 +152,7 @@ def evaluate_forecasts(
         t = np.asarray(f.timestamps, dtype=np.float64)
         y = np.asarray(f.values, dtype=np.float64)
         scores, choices = _score_file(
-            t, y, candidates, horizon_points, origins, (folds, spacing, ensemble)
+            t, y, candidates, horizon_points, origins, (folds, spacing, ensemble, always_combine)
         )
         if scores:
             result.per_series[f.name] = scores
@@ -167,7 +168,7 @@ def _score_file(
     candidates: Sequence[str],
     horizon: int,
     origins: int,
-    selection: tuple[int, int | None, int],
+    selection: tuple[int, int | None, int, bool],
 ) -> tuple[dict[str, dict[str, float]], list[str]]:
     per: dict[str, dict[str, list[float]]] = {
         m: {k: [] for k in _METRICS} for m in [*candidates, SELECTION]
@@ -182,9 +183,9 @@ def _score_file(
         points: dict[str, FloatArray] = {}
         for name in candidates:
             points[name] = fit_predict(name, tt, yy, t_test).point
-        folds, spacing, ensemble = selection
+        folds, spacing, ensemble, always = selection
         sel = select_model(
-            tt, yy, candidates, horizon, folds=folds, spacing=spacing, ensemble=ensemble
+            tt, yy, candidates, horizon, folds, spacing, ensemble, always_combine=always
         )
         points[SELECTION] = np.mean([points[m] for m in sel.members], axis=0)
         choices.append(sel.model)
