@@ -407,6 +407,18 @@ def publish(
     )
 
 
+@bench_app.command("forecast")
+def bench_forecast(
+    series: Annotated[int, typer.Option(help="Synthetic capacity series.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Refit CPU time per series per model, forecasts/hour per core, 10,000-series budget."""
+    from pipelines.bench_forecast import run_forecast_bench
+
+    res = run_forecast_bench(series=series)
+    _json(res) if as_json else console.print_json(data=res)
+
+
 @bench_app.command("kafka")
 def bench_kafka(
     workers: Annotated[int, typer.Option(help="foreshock worker processes.")] = 1,

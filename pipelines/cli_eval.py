@@ -316,3 +316,33 @@ def exhaustion(
         f"a predicted exhaustion: [b]{summary['quiet_runs_with_prediction']}[/b] of "
         f"{summary['quiet_runs']}"
     )
+
+
+@eval_app.command("forecast")
+def forecast_accuracy(
+    data: Annotated[Path, typer.Option(help="NAB corpus folder (data/ and labels/ inside).")],
+    category: Annotated[str, typer.Option(help="NAB category.")] = "realAWSCloudwatch",
+    origins: Annotated[int, typer.Option(help="Rolling origins per series (one day apart).")] = 3,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Forecast accuracy (MASE, sMAPE) of each candidate model and of the per-series
+    selection, rolling origin, horizon one day of points.
+
+    Example:  foreshock eval forecast --data ../shared/data/nab-dev
+    """
+    from rich.progress import Progress
+
+    from pipelines.evaluate.forecast_nab import evaluate_forecasts
+
+    with Progress(console=err, transient=True, disable=as_json or not err.is_terminal) as prog:
+        task = prog.add_task("forecasting NAB series", total=None)
+        result = evaluate_forecasts(
+            data,
+            category=category,
+            origins=origins,
+            progress=lambda d, t: prog.update(task, completed=d, total=t),
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+        return
+    console.print(result.to_table())
