@@ -299,7 +299,9 @@ def forecast(
 
                 first = rows[0]
                 console.print(f"{first.forecast.resource} {first.forecast.metric}:")
-                console.print(terminal_chart(first.history_y, first.forecast), markup=False)
+                console.print(
+                    terminal_chart(first.history_y, first.forecast, unit=first.unit), markup=False
+                )
             except ImportError:  # pragma: no cover - plotting optional
                 pass
     if plot is not None and rows:
