@@ -46,7 +46,7 @@ from pipelines.kafka_topics import TopicNames, ensure_topics
 from pipelines.settings import Settings
 from pipelines.sinks.alerts import JsonlAlertSink
 from pipelines.state_topic import ensure_state_topic, load_latest
-from pipelines.wire import decode, encode
+from pipelines.wire import Message, decode, encode
 from schemas.dead_letter import DeadLetter
 from schemas.errors import SchemaError
 from schemas.topology import Topology
@@ -133,6 +133,17 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
         log.warning("dead letter %s: %s", letter.source, reason)
         await t_dlq.send(key=m.topic.encode(), value=orjson.dumps(letter.model_dump()))
 
+    async def accept(event: Any, kinds: tuple[str, ...], topic: str) -> Message | None:
+        """The decoded message if it is one of ``kinds``; else dead-lettered, and None."""
+        try:
+            msg = decode(event.value)
+            if msg.kind not in kinds:
+                raise SchemaError(f"unexpected {msg.kind} message on the {topic} topic")
+        except SchemaError as exc:
+            await dead_letter(event, str(exc))
+            return None
+        return msg
+
     async def send_all(sends: Iterable[tuple[Any, bytes, bytes, int | None]]) -> None:
         futures = [
             await topic.send(key=key, value=value, partition=p) for topic, key, value, p in sends
@@ -195,12 +206,8 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
 
             for event in events:
                 p, off = event.message.partition, event.message.offset
-                try:
-                    msg = decode(event.value)
-                    if msg.kind not in ("batch", "end"):
-                        raise SchemaError(f"unexpected {msg.kind} message on the metrics topic")
-                except SchemaError as exc:
-                    await dead_letter(event, str(exc))
+                msg = await accept(event, ("batch", "end"), "metrics")
+                if msg is None:
                     continue
                 det = driver_detector(p, off)
                 out = det.handle(off, msg)
@@ -229,12 +236,8 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
             touched: dict[int, PartitionCorrelator] = {}
             for event in events:
                 p, off = event.message.partition, event.message.offset
-                try:
-                    msg = decode(event.value)
-                    if msg.kind not in ("anomaly", "tick", "end"):
-                        raise SchemaError(f"unexpected {msg.kind} message on the anomalies topic")
-                except SchemaError as exc:
-                    await dead_letter(event, str(exc))
+                msg = await accept(event, ("anomaly", "tick", "end"), "anomalies")
+                if msg is None:
                     continue
                 cor = driver_correlator(p, off)
                 out = cor.handle(off, msg)
@@ -267,12 +270,8 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
     @app.agent(t_incidents)
     async def store_incidents(stream: Any) -> None:
         async for event in stream.events():
-            try:
-                msg = decode(event.value)
-                if msg.kind != "incident":
-                    raise SchemaError(f"unexpected {msg.kind} message on the incidents topic")
-            except SchemaError as exc:
-                await dead_letter(event, str(exc))
+            msg = await accept(event, ("incident",), "incidents")
+            if msg is None:
                 continue
             store.put_incident(msg.record)
             if history is not None:
@@ -281,12 +280,8 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
     @app.agent(t_reports)
     async def store_reports(stream: Any) -> None:
         async for event in stream.events():
-            try:
-                msg = decode(event.value)
-                if msg.kind != "report":
-                    raise SchemaError(f"unexpected {msg.kind} message on the reports topic")
-            except SchemaError as exc:
-                await dead_letter(event, str(exc))
+            msg = await accept(event, ("report",), "reports")
+            if msg is None:
                 continue
             store.put(msg.record)
 
@@ -295,12 +290,8 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
     @app.agent(t_alerts)
     async def page(stream: Any) -> None:
         async for event in stream.events():
-            try:
-                msg = decode(event.value)
-                if msg.kind != "alert":
-                    raise SchemaError(f"unexpected {msg.kind} message on the alerts topic")
-            except SchemaError as exc:
-                await dead_letter(event, str(exc))
+            msg = await accept(event, ("alert",), "alerts")
+            if msg is None:
                 continue
             p, off = event.message.partition, event.message.offset
             keys = paged_keys(p, off)

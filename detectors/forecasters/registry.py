@@ -17,11 +17,10 @@ schemas.errors.UnknownNameError: unknown forecaster 'nope'; known: arima, ets, l
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from detectors.forecasters.base import Forecaster
-from schemas.errors import UnknownNameError
+from detectors.lazy import resolve_path
 
 __all__ = ["create", "names", "resolve"]
 
@@ -47,16 +46,7 @@ def resolve(name: str) -> type:
     UnknownNameError
         If ``name`` is not registered; the message lists the known names.
     """
-    try:
-        path = _PATHS[name]
-    except KeyError:
-        known = ", ".join(names())
-        raise UnknownNameError(f"unknown forecaster {name!r}; known: {known}") from None
-    module_name, _, attr = path.partition(":")
-    cls = getattr(importlib.import_module(module_name), attr)
-    if not isinstance(cls, type):
-        raise TypeError(f"{path} is not a class")
-    return cls
+    return resolve_path("forecaster", _PATHS, name)
 
 
 def create(name: str, **params: Any) -> Forecaster:
