@@ -87,7 +87,11 @@ class IncidentGrouper:
         return [g.emitted for g in self._groups if g.emitted is not None]
 
     def _near(self, g: _Group, a: Anomaly) -> bool:
-        if a.onset < g.first_onset - self.window or a.onset > g.last_activity + self.window:
+        # an opened incident with anomalies still open is ongoing: anything connected joins
+        latest = (
+            a.onset if g.open_series and g.opened_at is not None else g.last_activity + self.window
+        )
+        if a.onset < g.first_onset - self.window or a.onset > latest:
             return False
         return any(
             self.graph.distance(a.resource, r, self.max_hops) is not None for r in g.resources

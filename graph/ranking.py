@@ -130,9 +130,15 @@ class RootCauseRanker:
 
     def rank(self, anomalies: Sequence[Anomaly]) -> list[RootCauseCandidate]:
         """Candidates sorted best first, each with its evidence."""
-        opened = [a for a in anomalies if a.state == "open"] or list(anomalies)
-        if not opened:
+        episodes = [a for a in anomalies if a.state == "open"] or list(anomalies)
+        if not episodes:
             return []
+        # one vote per series: a flapping series' repeated episodes must not outweigh the
+        # other series (its first episode carries its onset)
+        first_of: dict[tuple[str, str], Anomaly] = {}
+        for a in sorted(episodes, key=lambda a: a.onset):
+            first_of.setdefault(a.series, a)
+        opened = list(first_of.values())
         by_res: dict[str, list[Anomaly]] = defaultdict(list)
         for a in opened:
             by_res[a.resource].append(a)
