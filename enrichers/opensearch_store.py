@@ -61,7 +61,6 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from types import TracebackType
 from typing import Any, Final, Literal, TypeVar, cast
 
 from opensearchpy import OpenSearch, helpers
@@ -80,6 +79,7 @@ from enrichers.opensearch_templates import (
 from enrichers.store import SearchHit, StoreError
 from pipelines.settings import Settings
 from schemas.anomaly import Anomaly
+from schemas.closing import Closing
 from schemas.forecast import Forecast
 from schemas.incident import Incident
 from schemas.report import RootCauseReport
@@ -234,7 +234,7 @@ def _phrase(phrase: str, *, prefix: bool) -> dict[str, Any]:
     return {"multi_match": query}
 
 
-class OpenSearchReportStore:
+class OpenSearchReportStore(Closing):
     """Report and incident store in OpenSearch indices, with full-text search.
 
     Parameters
@@ -644,17 +644,6 @@ class OpenSearchReportStore:
         """Close the client if the store opened it; safe to call twice."""
         if self._owns_client:
             self.client.close()
-
-    def __enter__(self) -> OpenSearchReportStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"OpenSearchReportStore({self.url!r}, prefix={self.prefix!r})"

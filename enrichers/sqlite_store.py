@@ -48,10 +48,10 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from enrichers.store import SearchHit, StoreError
+from schemas.closing import Closing
 from schemas.forecast import Forecast
 from schemas.incident import Incident
 from schemas.report import RootCauseReport
@@ -143,7 +143,7 @@ def fts_query(text: str, *, any_word: bool = False, prefix: bool = True) -> str:
     return (" OR " if any_word else " AND ").join(quoted)
 
 
-class SQLiteReportStore:
+class SQLiteReportStore(Closing):
     """Report and incident store in one SQLite file, with FTS5 full-text search.
 
     Parameters
@@ -434,17 +434,6 @@ class SQLiteReportStore:
     def close(self) -> None:
         """Close the database; safe to call twice."""
         self._db.close()
-
-    def __enter__(self) -> SQLiteReportStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SQLiteReportStore({str(self.path)!r})"

@@ -48,7 +48,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, LiteralString
 
 from neo4j import (
@@ -61,6 +60,7 @@ from neo4j import (
 )
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 
+from schemas.closing import Closing
 from schemas.errors import ConfigError
 from schemas.topology import Topology
 
@@ -178,7 +178,7 @@ def neo4j_errors(uri: str) -> Iterator[None]:
         ) from exc
 
 
-class Neo4jGraph:
+class Neo4jGraph(Closing):
     """Dependency graph in Neo4j; edges point from dependent to dependency.
 
     Parameters
@@ -264,17 +264,6 @@ class Neo4jGraph:
         """Close the driver if this graph owns it."""
         if self.owns_driver:
             self.driver.close()
-
-    def __enter__(self) -> Neo4jGraph:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def history(self) -> Neo4jIncidentHistory:
         """The incident history in the same database (recording clears this graph's memo)."""

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 from opensearchpy import OpenSearch
-from opensearchpy.exceptions import NotFoundError
 from typer.testing import CliRunner
 
 from enrichers.opensearch_store import OpenSearchReportStore, anomaly_id, search_query
@@ -174,37 +172,12 @@ def ids(hits: list[SearchHit]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[OpenSearch]:
-    """A client on the test server; fails (or skips, if asked to) when it does not answer."""
-    url = Settings.load().opensearch_url
-    client = OpenSearch(hosts=[url], timeout=30, max_retries=2, retry_on_timeout=True)
-    try:
-        client.cluster.health(wait_for_status="yellow")
-    except Exception as exc:  # any failure to answer means the same to the developer
-        client.close()
-        message = f"OpenSearch not reachable at {url}: run `make services-up` ({exc})"
-        if os.environ.get("FORESHOCK_SKIP_INTEGRATION") == "1":
-            pytest.skip(message)
-        pytest.fail(message)
-    yield client
-    _delete_run_indices(client)
-    client.close()
-
-
-def _delete_run_indices(client: OpenSearch) -> None:
-    """Delete every index and template this run created (names start with RUN_PREFIX)."""
-    try:
-        names = list(client.indices.get(index=f"{RUN_PREFIX}-*", expand_wildcards="all"))
-    except NotFoundError:
-        names = []
-    for name in names:
-        client.indices.delete(index=name, ignore_unavailable=True)
-    try:
-        found = client.indices.get_index_template(name=f"{RUN_PREFIX}-*")
-    except NotFoundError:
-        return
-    for template in found.get("index_templates", []):
-        client.indices.delete_index_template(name=template["name"])
+def client(
+    opensearch_client: OpenSearch, delete_prefixed: Callable[[OpenSearch, str], None]
+) -> Iterator[OpenSearch]:
+    """The shared test client; this module's indices and templates are deleted afterwards."""
+    yield opensearch_client
+    delete_prefixed(opensearch_client, RUN_PREFIX)
 
 
 def fresh_prefix() -> str:
