@@ -43,8 +43,10 @@ from pipelines.stages.alerting import AlertStage
 from pipelines.stages.correlate import CorrelateStage
 from pipelines.stages.detect import DetectStage
 from pipelines.stages.enrich import EnrichStage
+from pipelines.stages.forecast import ForecastStage
 from pipelines.wire import Message
 from schemas.anomaly import Anomaly
+from schemas.forecast import Forecast
 from schemas.incident import Incident
 from schemas.metrics import MetricBatch
 from schemas.topology import Topology
@@ -92,10 +94,20 @@ def unpack_state(state: bytes) -> tuple[int, Any]:
 
 
 class PartitionDetector:
-    """The detect stage of one metrics partition."""
+    """The detect stage of one metrics partition, and its forecast stage.
 
-    def __init__(self, kinds: dict[str, str], packs: PackIndex | None = None) -> None:
+    Metrics are keyed by resource, so a capacity series and its limit share a partition.
+    With ``forecast`` on, every batch also feeds a
+    :class:`~pipelines.stages.forecast.ForecastStage`, ticked at the batch's time as in
+    the embedded runtime: its forecasts come out as ``("forecast", f)`` and its
+    predicted-exhaustion anomalies as ordinary ``("anomaly", a)``.
+    """
+
+    def __init__(
+        self, kinds: dict[str, str], packs: PackIndex | None = None, forecast: bool = True
+    ) -> None:
         self.stage = DetectStage(kinds=kinds, packs=packs)
+        self.forecast = ForecastStage(kinds=kinds, packs=packs) if forecast else None
         self.offset = -1
 
     def handle(self, offset: int, msg: Message) -> list[Out] | None:
@@ -105,9 +117,14 @@ class PartitionDetector:
         self.offset = offset
         if msg.kind == "batch":
             batch: MetricBatch = msg.record
-            out: list[Out] = (
-                [("anomaly", a) for a in self.stage.process(batch)] if len(batch) else []
-            )
+            out: list[Out] = []
+            if len(batch):
+                if self.forecast is not None:
+                    self.forecast.process(batch)
+                out += [("anomaly", a) for a in self.stage.process(batch)]
+            if self.forecast is not None:
+                for rec in self.forecast.tick(batch.timestamp):
+                    out.append(("forecast" if isinstance(rec, Forecast) else "anomaly", rec))
             out.append(("tick", batch.timestamp))
             return out
         if msg.kind == "end":
@@ -115,11 +132,14 @@ class PartitionDetector:
         return []
 
     def snapshot(self) -> bytes:
-        return pack_state(self.offset, self.stage.snapshot())
+        fc = self.forecast.snapshot() if self.forecast is not None else None
+        return pack_state(self.offset, (self.stage.snapshot(), fc))
 
     def restore(self, state: bytes) -> None:
-        self.offset, body = unpack_state(state)
+        self.offset, (body, fc) = unpack_state(state)
         self.stage.restore(body)
+        if self.forecast is not None and fc is not None:
+            self.forecast.restore(fc)
 
 
 @dataclass

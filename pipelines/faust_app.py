@@ -9,11 +9,13 @@ recovered from its changelog, and the driver skips what its state already contai
 Agents:
 
 - ``detect``: ``<prefix>.metrics`` (key: resource) → ``<prefix>.anomalies`` (key: connected
-  component), with event-time ticks broadcast to every anomalies partition;
+  component), with event-time ticks broadcast to every anomalies partition; the forecast
+  stage runs here too (capacity series and their limits share the resource key) and sends
+  its forecasts to ``<prefix>.forecasts`` and its predicted exhaustions as anomalies;
 - ``correlate``: ``<prefix>.anomalies`` → ``<prefix>.incidents``, ``<prefix>.reports``,
   ``<prefix>.alerts`` (key: incident id), and a ``done`` marker on ``<prefix>.control`` at
   the end of a replay;
-- ``store``: incidents and reports → the report store (SQLite or OpenSearch by settings;
+- ``store``: incidents, reports and forecasts → the report store (SQLite or OpenSearch by settings;
   idempotent ids) and, with the Neo4j backend, incident history in the graph;
 - ``page``: alerts → the alert sink, de-duplicated through a changelogged table.
 
@@ -22,6 +24,7 @@ Malformed messages on any input topic go to ``<prefix>.dead-letters`` with the r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -103,6 +106,7 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
     t_incidents = app.topic(names.incidents, partitions=n)
     t_reports = app.topic(names.reports, partitions=n)
     t_alerts = app.topic(names.alerts, partitions=n)
+    t_forecasts = app.topic(names.forecasts, partitions=n)
     t_dlq = app.topic(names.dead_letters, partitions=n)
     t_control = app.topic(names.control, partitions=n)
     state_name = f"{settings.kafka_topic_prefix}.state"
@@ -154,7 +158,7 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
     def driver_detector(p: int, offset: int) -> PartitionDetector:
         det = detectors.get(p)
         if det is None or offset != det.offset + 1:  # new here, or others worked on it since
-            det = PartitionDetector(kinds, packs)
+            det = PartitionDetector(kinds, packs, forecast=settings.forecast)
             stored = load_state("detect", p)
             if stored:
                 det.restore(stored)
@@ -197,26 +201,39 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
         value = encode("tick", run=run, source=p, timestamp=tss[-1], timestamps=tuple(tss))
         return [(t_anomalies, b"clock", value, cp) for cp in range(n)]
 
+    def detect_group(
+        items: list[tuple[int, int, Message]],
+    ) -> list[tuple[int, PartitionDetector, Message, list[Out] | None]]:
+        """Apply a group of metrics messages (run in a thread: forecasting refits can
+        take seconds, and the event loop must keep heartbeating meanwhile)."""
+        done = []
+        for p, off, msg in items:
+            det = driver_detector(p, off)
+            done.append((p, det, msg, det.handle(off, msg)))
+        return done
+
     @app.agent(t_metrics)
     async def detect(stream: Any) -> None:
+        loop = asyncio.get_running_loop()
         async for events in stream.take_events(group_max, within=group_within):
             sends: list[tuple[Any, bytes, bytes, int | None]] = []
             touched: dict[int, PartitionDetector] = {}
             ticks: dict[int, tuple[str, list[float]]] = {}
-
+            items: list[tuple[int, int, Message]] = []
             for event in events:
-                p, off = event.message.partition, event.message.offset
                 msg = await accept(event, ("batch", "end"), "metrics")
-                if msg is None:
-                    continue
-                det = driver_detector(p, off)
-                out = det.handle(off, msg)
+                if msg is not None:
+                    items.append((event.message.partition, event.message.offset, msg))
+            for p, det, msg, out in await loop.run_in_executor(None, detect_group, items):
                 touched[p] = det
                 for kind, rec in out or []:
                     if kind == "anomaly":
                         cp = partition_of(comp.get(rec.resource, rec.resource), n)
                         value = encode("anomaly", rec, msg.run)
                         sends.append((t_anomalies, rec.resource.encode(), value, cp))
+                    elif kind == "forecast":
+                        key = f"{rec.resource}|{rec.metric}".encode()
+                        sends.append((t_forecasts, key, encode("forecast", rec, msg.run), None))
                     elif kind == "tick":  # gathered: one clock message per group
                         ticks.setdefault(p, (msg.run, []))[1].append(float(rec))
                     else:  # end: every correlator needs this partition's clock first
@@ -284,6 +301,14 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
             if msg is None:
                 continue
             store.put(msg.record)
+
+    @app.agent(t_forecasts)
+    async def store_forecasts(stream: Any) -> None:
+        async for events in stream.take_events(group_max, within=group_within):
+            got = [await accept(e, ("forecast",), "forecasts") for e in events]
+            forecasts = [m.record for m in got if m is not None]
+            if forecasts and hasattr(store, "put_forecasts"):
+                store.put_forecasts(forecasts)
 
     sink = JsonlAlertSink(home / "alerts.jsonl")
 

@@ -46,6 +46,10 @@ class Settings(BaseModel):
     opensearch_index_prefix: str = "foreshock"
     opensearch_user: str = ""
     opensearch_password: str = ""
+    forecast: bool = Field(
+        default=True,
+        description="Run the forecast stage (capacity forecasts, predicted exhaustion).",
+    )
 
     @classmethod
     def load(

@@ -30,15 +30,19 @@ from pydantic import BaseModel, ValidationError
 from schemas.alert import AlertEvent
 from schemas.anomaly import Anomaly
 from schemas.errors import SchemaError
+from schemas.forecast import Forecast
 from schemas.incident import Incident
 from schemas.metrics import MetricBatch
 from schemas.report import RootCauseReport
 
-Kind = Literal["batch", "anomaly", "tick", "end", "incident", "report", "alert", "done"]
+Kind = Literal[
+    "batch", "anomaly", "forecast", "tick", "end", "incident", "report", "alert", "done"
+]
 
 _MODELS: dict[str, type[BaseModel]] = {
     "batch": MetricBatch,
     "anomaly": Anomaly,
+    "forecast": Forecast,
     "incident": Incident,
     "report": RootCauseReport,
     "alert": AlertEvent,

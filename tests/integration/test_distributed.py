@@ -17,11 +17,12 @@ import orjson
 import pytest
 
 from pipelines.cluster import observe, start_worker, wait_done
-from pipelines.embedded import run_replay
+from pipelines.embedded import RunResult, run_replay
 from pipelines.kafka_topics import TopicNames
 from pipelines.publish import Published, publish_replay
 from pipelines.settings import Settings
 from pipelines.sources.simulator import simulate
+from schemas.forecast import Forecast
 from schemas.incident import Incident
 
 
@@ -51,8 +52,13 @@ def replay(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def embedded(replay: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Incident]:
-    return run_replay(replay, tmp_path_factory.mktemp("emb")).incidents
+def embedded_run(replay: Path, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    return run_replay(replay, tmp_path_factory.mktemp("emb"))
+
+
+@pytest.fixture(scope="module")
+def embedded(embedded_run: RunResult) -> list[Incident]:
+    return embedded_run.incidents
 
 
 class Cluster:
@@ -103,7 +109,7 @@ def summary(incidents: list[Incident]) -> list[tuple[str, list[str], list[str]]]
 
 
 def test_worker_finds_the_embedded_incidents_and_stores_reports(
-    cluster: Cluster, replay: Path, embedded: list[Incident]
+    cluster: Cluster, replay: Path, embedded: list[Incident], embedded_run: RunResult
 ) -> None:
     cluster.start(replay)
     pub = publish_replay(replay, cluster.settings)
@@ -118,6 +124,21 @@ def test_worker_finds_the_embedded_incidents_and_stores_reports(
     with SQLiteReportStore(cluster.home / "reports.sqlite") as store:
         hits = store.search("redis-cache evicted")
     assert hits and hits[0].incident_id == embedded[0].id
+
+    # the forecast stage runs in the worker too: the same forecasts reach its store
+    def key(f: Forecast) -> tuple[str, str, float, str, float | None]:
+        return (f.resource, f.metric, f.made_at, f.model, f.exhaustion_p50)
+
+    want = sorted(map(key, embedded_run.forecasts))
+    assert want, "the embedded run made no forecast"
+    deadline = time.monotonic() + 60
+    while True:
+        with SQLiteReportStore(cluster.home / "reports.sqlite") as store:
+            got = sorted(map(key, store.forecasts(latest_only=False)))
+        if got == want or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert got == want
 
 
 def test_kill_9_mid_replay_loses_nothing_and_pages_once(
