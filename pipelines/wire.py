@@ -35,9 +35,7 @@ from schemas.incident import Incident
 from schemas.metrics import MetricBatch
 from schemas.report import RootCauseReport
 
-Kind = Literal[
-    "batch", "anomaly", "forecast", "tick", "end", "incident", "report", "alert", "done"
-]
+Kind = Literal["batch", "anomaly", "forecast", "tick", "end", "incident", "report", "alert", "done"]
 
 _MODELS: dict[str, type[BaseModel]] = {
     "batch": MetricBatch,

