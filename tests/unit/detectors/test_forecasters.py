@@ -218,3 +218,36 @@ def test_hyperparameters_stored_unchanged_and_protocol(name: str) -> None:
 def test_fit_rejects_too_little_data() -> None:
     with pytest.raises(SchemaError):
         LinearTrend().fit(np.array([0.0, 1.0]), np.array([np.nan, 1.0]))
+
+
+def _shifted(after: int, seed: int = 0) -> tuple[FloatArray, FloatArray]:
+    """Three days around 34 with a daily wave, then a drop to about 1 for ``after`` points."""
+    rng = np.random.default_rng(seed)
+    n = int(3 * DAY / STEP)
+    t = STEP * np.arange(n + after, dtype=np.float64)
+    y = 34.0 + 2.0 * np.sin(2 * np.pi * t / DAY) + rng.normal(0.0, 0.5, t.size)
+    y[n:] = 1.0 + rng.normal(0.0, 0.1, after)
+    return t, y
+
+
+@pytest.mark.parametrize("after", [4, 40])
+def test_a_recent_level_shift_forecasts_the_new_level(after: int) -> None:
+    # a drop a few points before the origin: the backtest folds all lie in the old regime,
+    # yet the forecast must follow the new level (naive while it is short, fitted after)
+    t, y = _shifted(after)
+    sel = select_model(t, y, ["seasonal_naive", "linear"], horizon=288)
+    assert sel.since == t[-after]
+    f = forecast_series("asg", "cpu", t, y, DAY, None, "growth", ["seasonal_naive", "linear"])
+    assert np.max(np.abs(np.array(f.point) - 1.0)) < 1.0
+
+
+def test_a_lone_outlier_or_short_blip_is_not_a_new_regime() -> None:
+    t, y = _shifted(2)  # two points: an outlier pair, not a regime
+    assert select_model(t, y, ["seasonal_naive", "linear"], horizon=288).since is None
+
+
+def test_non_negative_history_is_not_forecast_below_zero() -> None:
+    t = STEP * np.arange(600, dtype=np.float64)
+    y = 200.0 - 0.3 * np.arange(600)  # falling: the line crosses zero 67 points ahead
+    f = forecast_series("h", "conns", t, y, DAY, None, "growth", ["linear"])
+    assert min(f.lower95) == 0.0 and min(f.point) == 0.0 and f.point[0] > 0.0
