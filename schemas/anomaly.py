@@ -37,6 +37,10 @@ class Anomaly(BaseModel):
         default="open", description="'open' when confirmed, 'closed' when the series is back."
     )
     unit: str | None = Field(default=None, description="Unit of value; '/s' for counter rates.")
+    evidence: list[str] = Field(
+        default_factory=list,
+        description="Text evidence, e.g. the mined log templates behind a 'log' anomaly.",
+    )
 
     @property
     def series(self) -> tuple[str, str]:
