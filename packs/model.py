@@ -9,9 +9,12 @@ False
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+_LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 Bad = Literal["up", "down", "both"]
 
@@ -24,6 +27,42 @@ def base_name(metric: str) -> str:
     """
     i = metric.find("{")
     return metric if i < 0 else metric[:i]
+
+
+def labels_of(metric: str) -> dict[str, str]:
+    """Label set of ``a{b="c",d="e"}`` (``{}`` without one).
+
+    >>> labels_of('pg_stat_activity_count{datname="shop",state="idle in transaction"}')
+    {'datname': 'shop', 'state': 'idle in transaction'}
+    """
+    i = metric.find("{")
+    if i < 0:
+        return {}
+    return dict(_LABEL.findall(metric[i + 1 : metric.rfind("}")]))
+
+
+def selects(key: str, metric: str) -> bool:
+    """Whether a pack key (a name with optional label matchers) selects a series.
+
+    Same base name, and every label of the key has that value in the series.
+
+    >>> selects('pg_stat_activity_count{state="active"}',
+    ...         'pg_stat_activity_count{datname="shop",state="active"}')
+    True
+    >>> selects("pg_stat_activity_count", 'pg_stat_activity_count{state="idle"}')
+    True
+    >>> selects('pg_stat_activity_count{state="active"}', 'pg_stat_activity_count')
+    False
+    """
+    if key == metric:
+        return True
+    if base_name(key) != base_name(metric):
+        return False
+    want = labels_of(key)
+    if not want:
+        return True
+    have = labels_of(metric)
+    return all(have.get(k) == v for k, v in want.items())
 
 
 class MetricSpec(BaseModel):
@@ -55,9 +94,7 @@ class Symptom(BaseModel):
     weight: float = 1.0
 
     def matches(self, metric: str, direction: str) -> bool:
-        if direction != self.direction:
-            return False
-        return metric == self.metric or base_name(metric) == self.metric
+        return direction == self.direction and selects(self.metric, metric)
 
 
 class Effect(BaseModel):
@@ -74,9 +111,7 @@ class Effect(BaseModel):
     kind: str | None = None
 
     def matches(self, metric: str, direction: str) -> bool:
-        return direction == self.direction and (
-            metric == self.metric or base_name(metric) == self.metric
-        )
+        return direction == self.direction and selects(self.metric, metric)
 
 
 class FailureMode(BaseModel):
@@ -103,8 +138,11 @@ class Pack(BaseModel):
     log_patterns: list[LogPattern] = Field(default_factory=list)
 
     def metric(self, name: str) -> MetricSpec | None:
-        """Spec of ``name``: an exact entry first, then one for its base name."""
+        """Spec of ``name``: an exact entry, else the first key selecting it (by label
+        subset, see :func:`selects`), else one for its base name."""
         spec = self.metrics.get(name)
+        if spec is None and "{" in name:
+            spec = next((s for k, s in self.metrics.items() if "{" in k and selects(k, name)), None)
         if spec is None:
             spec = self.metrics.get(base_name(name))
         return spec

@@ -167,15 +167,59 @@ def simulate(
 @app.command()
 def run(
     replay: Annotated[
-        Path, typer.Option(help="Replay folder: metrics.csv [+ topology.yaml, truth.json].")
-    ],
+        Path | None,
+        typer.Option(help="Replay folder: metrics.csv [+ topology.yaml, truth.json]."),
+    ] = None,
+    prometheus: Annotated[
+        str | None,
+        typer.Option(help="Prometheus URL to read live metrics from (instead of --replay)."),
+    ] = None,
+    topology: Annotated[
+        Path | None,
+        typer.Option(help="Topology YAML merged with what Prometheus shows (--prometheus)."),
+    ] = None,
+    logs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--logs",
+            help="Log file to tail, PATH=RESOURCE[:FORMAT] (repeatable; --prometheus).",
+        ),
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option(help="Stop after this long, e.g. 15m (--prometheus).")
+    ] = None,
+    backfill: Annotated[
+        str, typer.Option(help="History read on start, for baselines (--prometheus).")
+    ] = "30m",
+    step: Annotated[str, typer.Option(help="Seconds between points (--prometheus).")] = "5s",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
     home: HomeOpt = None,
 ) -> None:
-    """Run the embedded pipeline over a replay folder (any resources and metrics).
+    """Run the embedded pipeline over a replay folder, or live on a Prometheus server.
 
-    Example:  foreshock run --replay /tmp/r4 --json
+    Examples:  foreshock run --replay /tmp/r4 --json  ·
+    foreshock run --prometheus http://127.0.0.1:9090 --topology infra/lab/topology.yaml
+    --logs /tmp/foreshock-lab/logs/redis.log=redis:redis --duration 15m
     """
+    if (replay is None) == (prometheus is None):
+        err.print("[red]give exactly one of --replay DIR or --prometheus URL[/red]")
+        raise typer.Exit(2)
+    if prometheus is not None:
+        from pipelines.cli_live import run_prometheus
+
+        run_prometheus(
+            prometheus,
+            home or default_home(),
+            console,
+            topology=topology,
+            logs=logs,
+            duration=duration,
+            backfill=backfill,
+            step=step,
+            as_json=as_json,
+        )
+        return
+    assert replay is not None
     _run(replay, home or default_home(), as_json)
 
 

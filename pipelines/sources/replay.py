@@ -80,14 +80,21 @@ def parse_timestamp(text: str) -> float:
     return v
 
 
+def read_topology(path: Path) -> Topology:
+    """A topology YAML file; :class:`SchemaError` says what is wrong with it."""
+    if not path.is_file():
+        raise SchemaError(f"{path}: no such topology file")
+    try:
+        return Topology.model_validate(yaml.safe_load(path.read_text()) or {})
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise SchemaError(f"{path}: invalid topology: {exc}") from exc
+
+
 def load_replay_topology(folder: Path) -> tuple[Topology, bool]:
     path = folder / "topology.yaml"
     if not path.exists():
         return Topology(), False
-    try:
-        return Topology.model_validate(yaml.safe_load(path.read_text()) or {}), True
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise SchemaError(f"{path}: invalid topology: {exc}") from exc
+    return read_topology(path), True
 
 
 def read_replay(folder: Path) -> Replay:
