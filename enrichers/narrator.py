@@ -96,6 +96,10 @@ class OfflineNarrator:
             why.append(
                 f"its symptoms match the pack's failure mode ({'; '.join(ev.matched_symptoms)})"
             )
+        if ev.log_templates:
+            why.append(
+                f"its logs show new messages ({'; '.join(repr(t) for t in ev.log_templates[:3])})"
+            )
         if why:
             parts.append("Reasons: " + "; ".join(why) + ".")
         if len(incident.candidates) > 1:

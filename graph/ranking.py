@@ -9,7 +9,8 @@ Each anomalous resource is a candidate. Its score combines four factors, each in
   (a Redis that evicts explains the query surge on the database behind its clients);
 - **onset** (0.3): causes start earlier: ``exp(-(onset - first onset) / tau)``;
 - **knowledge** (0.2): how much of the best-matching failure mode of its pack is seen
-  on it (weighted symptoms);
+  on it (weighted symptoms; a new log template matching one of the mode's log patterns
+  counts as one more symptom of weight :data:`LOG_PATTERN_WEIGHT`);
 - **strength** (0.1): how far its strongest anomaly is from baseline.
 
 The evidence (paths, onsets, matched symptoms, the four parts) goes into the candidate,
@@ -51,6 +52,21 @@ INTRINSIC_ROLES = frozenset({"utilisation", "limit"})
 
 WEIGHTS = ScoreParts(direction=0.4, onset=0.3, knowledge=0.2, strength=0.1)
 
+#: Weight of a log line matching a failure mode's pattern, as a symptom of that mode.
+LOG_PATTERN_WEIGHT = 2.0
+_MODE_HINT = "failure_mode:"
+
+
+def log_hints(own: Sequence[Anomaly]) -> set[str]:
+    """Failure modes the log anomalies of a resource point at (``failure_mode:x`` evidence)."""
+    return {
+        e[len(_MODE_HINT) :]
+        for a in own
+        if a.kind == "log"
+        for e in a.evidence
+        if e.startswith(_MODE_HINT)
+    }
+
 
 class RootCauseRanker:
     """Rank the resources of an incident by how well each explains it.
@@ -87,14 +103,20 @@ class RootCauseRanker:
         if pack is None or not own:
             return None, 0.0, []
         best: tuple[str | None, float, list[str]] = (None, 0.0, [])
+        hints = log_hints(own)
         for name, mode in pack.failure_modes.items():
             total = sum(s.weight for s in mode.symptoms) or 1.0
             matched = [
                 s for s in mode.symptoms if any(s.matches(a.metric, a.direction) for a in own)
             ]
-            score = sum(s.weight for s in matched) / total
+            seen = sum(s.weight for s in matched)
+            labels = [f"{s.metric} {s.direction}" for s in matched]
+            if name in hints:
+                seen, total = seen + LOG_PATTERN_WEIGHT, total + LOG_PATTERN_WEIGHT
+                labels.append("a log line of this failure mode")
+            score = seen / total
             if score > best[1]:
-                best = (name, score, [f"{s.metric} {s.direction}" for s in matched])
+                best = (name, score, labels)
         return best
 
     def _mode(self, resource: str, name: str | None) -> FailureMode | None:
@@ -182,6 +204,9 @@ class RootCauseRanker:
                         explained_resources=others,
                         paths=paths[:8],
                         matched_symptoms=matched,
+                        log_templates=sorted(
+                            {a.evidence[0] for a in own if a.kind == "log" and a.evidence}
+                        )[:8],
                         parts=parts,
                     ),
                 )

@@ -41,6 +41,9 @@ class CandidateEvidence(BaseModel):
     matched_symptoms: list[str] = Field(
         default_factory=list, description="Pack symptoms of the failure mode seen on the resource."
     )
+    log_templates: list[str] = Field(
+        default_factory=list, description="New log templates seen on the resource (log anomalies)."
+    )
     parts: ScoreParts = Field(default_factory=ScoreParts)
 
 
