@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from pipelines.cli_eval import eval_app
 from pipelines.cli_graph import graph_app
+from pipelines.cli_logs import logs_app
 from pipelines.cli_reports import reports_app
 from pipelines.settings import default_home
 from schemas.errors import ConfigError, ForeshockError
@@ -43,6 +44,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(reports_app, name="reports")
 app.add_typer(eval_app, name="eval")
 app.add_typer(graph_app, name="graph")
+app.add_typer(logs_app, name="logs")
 
 console = Console()
 err = Console(stderr=True)

@@ -346,3 +346,35 @@ def forecast_accuracy(
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
         return
     console.print(result.to_table())
+
+
+@eval_app.command("loghub")
+def loghub(
+    data: Annotated[
+        Path, typer.Option(help="Loghub folder (one X/X_2k.log_structured_*.csv each).")
+    ],
+    systems: Annotated[
+        str | None, typer.Option(help="Comma-separated systems (default: all found).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Group Accuracy of the log template miner per Loghub system, the mean, and lines/s.
+
+    One miner configuration for every system; each system's Content lines are mined in
+    one pass and grouped by their final template. Example:
+    foreshock eval loghub --data ../shared/data/loghub-dev
+    """
+    from rich.progress import Progress
+
+    from pipelines.evaluate.loghub import evaluate_loghub
+
+    names = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
+    with Progress(console=err, transient=True, disable=as_json or not err.is_terminal) as prog:
+        task = prog.add_task("mining Loghub systems", total=None)
+        result = evaluate_loghub(
+            data, names, progress=lambda d, t: prog.update(task, completed=d, total=t)
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+        return
+    console.print(result.to_table())
