@@ -218,7 +218,12 @@ class _PlaceholderDrain(Drain):  # type: ignore[misc]
     def get_seq_distance(
         self, seq1: Sequence[str], seq2: Sequence[str], include_params: bool
     ) -> tuple[float, int]:
-        """Drain's similarity, where two placeholders of any kind agree."""
+        """Drain's similarity, where two placeholders of any kind agree, and a template's
+        wildcard accepts any token (Drain counts it as a mismatch while matching, so at
+        a high threshold a short template such as ``Disk full <*>`` refuses its own next
+        line and every new value opens another template: 817 templates instead of 558
+        on the 8 Loghub systems (572 true events), and never-seen templates flood a live
+        stream)."""
         if not seq1:
             return 1.0, 0
         sim = params = 0
@@ -227,8 +232,7 @@ class _PlaceholderDrain(Drain):  # type: ignore[misc]
                 params += 1
             elif t1 == t2 or (is_variable(t1) and is_variable(t2)):
                 sim += 1
-        if include_params:
-            sim += params
+        sim += params  # a template's variable position accepts any token
         return sim / len(seq1), params
 
 
