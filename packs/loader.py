@@ -7,7 +7,7 @@ Examples
 --------
 >>> packs = load_packs()
 >>> sorted(packs)[:3]
-['host', 'kafka', 'mysql']
+['host', 'kafka', 'logs']
 >>> packs["redis"].metric("redis_evicted_keys_total").type
 'counter'
 """

@@ -8,10 +8,12 @@ resources of one kind share their templates. Then:
   ``interval``, closed ``lateness`` seconds after their end so that files polled one after
   another do not lose lines to the next window) the stage emits one
   :class:`~schemas.metrics.MetricBatch` stamped with the window's end, holding for every
-  resource ``log_lines_per_s{level="<level>"}`` for each level seen on it and
-  ``log_template_per_s{template="<id>"}`` for each template seen on it (at most
-  ``max_template_series`` per resource), in lines per second over the window. A series
-  once seen gets 0 for a window without lines, so the detectors see drops and returns.
+  resource the counters ``log_lines_total{level="<level>"}`` for each level seen on it
+  and ``log_template_lines_total{template="<id>"}`` for each template seen on it (at most
+  ``max_template_series`` per resource): lines since the stage started. The detect stage
+  turns them into rates with a Poisson noise floor (the ``logs`` pack declares them
+  counters), so one stray line on a quiet resource is not an anomaly, and a series
+  once seen keeps being sent, so the detectors see drops and returns.
 - **New error templates.** After a resource's warm-up (its first ``warmup`` seconds of
   event time, when startup chatter is learned silently), a template never seen on that
   resource whose line is at warning level or above, or whose text looks like an error
@@ -39,8 +41,8 @@ Examples
 >>> _ = line(0.0, "Ready to accept connections tcp")
 >>> _ = line(1.0, "Background saving started by pid 42")
 >>> batch = line(12.0, "Background saving started by pid 43")[0]
->>> batch.timestamp, dict(zip(batch.metrics, batch.values))['log_lines_per_s{level="notice"}']
-(10.0, 0.2)
+>>> batch.timestamp, dict(zip(batch.metrics, batch.values))['log_lines_total{level="notice"}']
+(10.0, 2.0)
 >>> out = line(200.0, "Error accepting a client connection: too many open files", "warning")
 >>> [(a.metric, a.state) for a in out if isinstance(a, Anomaly)]
 [('log_template{template="T3"}', 'open')]
@@ -95,8 +97,8 @@ class _Episode:
 class _Resource:
     kind: str
     first: float
-    levels: dict[str, int] = field(default_factory=dict)  # lines this window, by level
-    templates: dict[str, int] = field(default_factory=dict)  # lines this window, by template
+    levels: dict[str, int] = field(default_factory=dict)  # lines so far, by level
+    templates: dict[str, int] = field(default_factory=dict)  # lines so far, by template
     seen: set[str] = field(default_factory=set)
     episodes: dict[str, _Episode] = field(default_factory=dict)
     raised: Counter[str] = field(default_factory=Counter)
@@ -332,17 +334,19 @@ class LogStage:
             r = self._resources[res]
             series = [
                 *(
-                    (f'log_lines_per_s{{level="{lv}"}}', r.levels, lv)
+                    (f'log_lines_total{{level="{lv}"}}', r.levels, lv)
                     for lv in LEVELS
                     if lv in r.levels
                 ),
-                *((f'log_template_per_s{{template="{t}"}}', r.templates, t) for t in r.templates),
+                *(
+                    (f'log_template_lines_total{{template="{t}"}}', r.templates, t)
+                    for t in r.templates
+                ),
             ]
             for name, counts, key in series:
                 resources.append(res)
                 metrics.append(name)
-                values.append(counts[key] / self.interval)
-                counts[key] = 0
+                values.append(float(counts[key]))
         if not values:
             return None
         return MetricBatch(timestamp=end, resources=resources, metrics=metrics, values=values)

@@ -36,7 +36,7 @@ def warm(stage: LogStage, resource: str = "db-1", until: float = 130.0) -> None:
     stage.process(rec(until, "InnoDB: Buffer pool(s) load completed", "notice", resource))
 
 
-def test_rates_per_level_and_template_with_zeros_for_quiet_series() -> None:
+def test_counters_per_level_and_template_keep_coming_for_quiet_series() -> None:
     stage = LogStage(KINDS, interval=10.0, lateness=0.0)
     out: list[Any] = []
     out += stage.process(rec(1.0, "Accepted connection from 10.0.0.1"))
@@ -47,17 +47,17 @@ def test_rates_per_level_and_template_with_zeros_for_quiet_series() -> None:
     [b10] = batches(out)
     assert b10.timestamp == 10.0
     s = series(b10)
-    assert s[("db-1", 'log_lines_per_s{level="info"}')] == 0.2
-    assert s[("db-1", 'log_lines_per_s{level="warning"}')] == 0.1
-    per_template = {m: v for (_, m), v in s.items() if m.startswith("log_template_per_s")}
-    assert sorted(per_template.values()) == [0.1, 0.2]
+    assert s[("db-1", 'log_lines_total{level="info"}')] == 2.0
+    assert s[("db-1", 'log_lines_total{level="warning"}')] == 1.0
+    per_template = {m: v for (_, m), v in s.items() if m.startswith("log_template_lines_total")}
+    assert sorted(per_template.values()) == [1.0, 2.0]
     assert len(b10) == 4
 
     b20, b30 = batches(stage.tick(30.0))
     assert (b20.timestamp, b30.timestamp) == (20.0, 30.0)
-    assert series(b20)[("db-1", 'log_lines_per_s{level="info"}')] == 0.1
-    assert series(b20)[("db-1", 'log_lines_per_s{level="warning"}')] == 0.0
-    assert set(series(b30).values()) == {0.0}  # known series drop to zero, not disappear
+    assert series(b20)[("db-1", 'log_lines_total{level="info"}')] == 3.0
+    assert series(b20)[("db-1", 'log_lines_total{level="warning"}')] == 1.0
+    assert series(b30) == series(b20)  # quiet: every known series still sent, unchanged
     assert set(series(b30)) == set(s)
 
 
@@ -68,7 +68,7 @@ def test_a_late_line_within_lateness_lands_in_its_window() -> None:
     stage.process(rec(9.5, "checkpoint complete", resource="cache"))  # another file, read later
     [b] = batches(stage.process(rec(16.0, "checkpoint complete", resource="pg")))
     assert b.timestamp == 10.0
-    assert series(b)[("cache", 'log_lines_per_s{level="info"}')] == 0.1
+    assert series(b)[("cache", 'log_lines_total{level="info"}')] == 1.0
 
 
 def test_warm_up_is_silent_then_a_new_error_template_is_one_anomaly() -> None:
