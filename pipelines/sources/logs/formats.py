@@ -26,7 +26,7 @@ Multi-line entries are assembled by :class:`LineParser` (one per stream):
   attributes (``detail``, ``hint``, ``statement``, …), so the record's content (and its
   template) stays the primary message; one that follows no record is dropped.
 - A MariaDB slow-log entry (``# Time:``/``# User@Host:``/``# Query_time:`` …,
-  ``SET timestamp=…;``, the query) becomes **one** record, level ``notice``, content
+  ``SET timestamp=…;``, the query) becomes **one** record, level ``warning``, content
   ``slow query: Query_time=<s> Lock_time=<s> Rows_sent=<n> Rows_examined=<n> <query>``
   where the query has its literals replaced by ``?`` (see :func:`normalise_query`); the
   values are also in attributes. The timestamp is ``SET timestamp``, else ``# Time:``.
@@ -547,4 +547,5 @@ class LineParser:
         attrs = {k.lower(): v for k, v in e.attrs.items()}
         attrs["query"] = query[:2000]
         ts = e.set_ts if e.set_ts is not None else e.time
-        return self._records(Parsed(ts, "notice", content, attrs), now)
+        # slower than the server's own long_query_time: worth a warning
+        return self._records(Parsed(ts, "warning", content, attrs), now)

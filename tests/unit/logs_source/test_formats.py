@@ -142,7 +142,7 @@ def test_slow_log_entries_become_one_record_each() -> None:
     records = parser.feed(SLOW, now=0.0)
     assert len(records) == 2  # each completed by its query's ';', no flush needed
     first, second = records
-    assert first.timestamp == 1795614768.0 and first.level == "notice"
+    assert first.timestamp == 1795614768.0 and first.level == "warning"
     assert first.message == (
         "slow query: Query_time=3.000201 Lock_time=0.000045 Rows_sent=1 Rows_examined=0 "
         "SELECT SLEEP(?)"
