@@ -68,11 +68,20 @@ class LiveResult:
     last_ts: float | None = None
 
 
+async def _window(source: PrometheusSource, start: float, end: float) -> AsyncIterator[Any]:
+    for batch in await asyncio.to_thread(source.fetch, start, end):
+        yield batch
+
+
 async def _merged(
-    source: PrometheusSource, logs: LogPoller | None, stop: Callable[[], bool]
+    source: PrometheusSource,
+    logs: LogPoller | None,
+    stop: Callable[[], bool],
+    window: tuple[float, float] | None = None,
 ) -> AsyncIterator[Any]:
     pending: list[LogRecord] = []
-    async for batch in source.stream(stop):
+    batches = _window(source, *window) if window else source.stream(stop)
+    async for batch in batches:
         if logs is not None:
             pending += logs.poll()
             pending.sort(key=lambda r: r.timestamp)
@@ -93,8 +102,13 @@ def run_live(
     on_event: Callable[[Any], None] | None = None,
     alert_sink: AlertSink | None = None,
     forecast: bool = True,
+    window: tuple[float, float] | None = None,
 ) -> LiveResult:
-    """Run the pipeline on a live Prometheus source until stopped; see the module doc."""
+    """Run the pipeline on a live Prometheus source until stopped; see the module doc.
+
+    With ``window=(start, end)`` (epoch seconds) it reads that stretch of Prometheus'
+    history instead, once, and returns: the same stages judging the past.
+    """
     settings = settings or Settings.load()
     home.mkdir(parents=True, exist_ok=True)
     disc = source.discovery or source.discover()
@@ -156,7 +170,7 @@ def run_live(
     runtime = EmbeddedRuntime(chain, deliver, on_batch=counted)
 
     async def items() -> AsyncIterator[Any]:
-        async for item in _merged(source, logs, should_stop):
+        async for item in _merged(source, logs, should_stop, window):
             if isinstance(item, LogRecord):
                 result.log_records += 1
             yield item
