@@ -6,7 +6,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit install clean eval bench services-up services-down services-status
+.PHONY: demo test lint typecheck unit install clean eval bench services-up services-down services-status \
+        lab-up lab-down lab-status lab-tests
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +28,14 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --ignore=tests/lab
 
-test: lint typecheck services-up unit
+# the pipeline on the real-middleware lab: 30 min of normal traffic (counted from lab-up,
+# so it overlaps the rest of the suite), then real faults; see tests/lab/
+lab-tests: $(STAMP)
+	$(BIN)/pytest tests/lab
+
+test: lab-up lint typecheck services-up unit lab-tests
 
 # Real Kafka, Neo4j and OpenSearch on 127.0.0.1 from Maven Central jars (no Docker);
 # the first run downloads the jars into ~/.cache/foreshock-servers (see infra/local/README.md)
@@ -41,6 +47,17 @@ services-down:
 
 services-status:
 	PYTHON=$(abspath $(BIN)/python) bash infra/local/services.sh status
+
+# The real-middleware lab: Redis, MariaDB, PostgreSQL, exporters, Prometheus and a load
+# generator on 127.0.0.1, from Debian packages (installed on first use; see infra/lab/README.md)
+lab-up: $(STAMP)
+	PYTHON=$(abspath $(BIN)/python) bash infra/lab/lab.sh up
+
+lab-down: $(STAMP)
+	PYTHON=$(abspath $(BIN)/python) bash infra/lab/lab.sh down
+
+lab-status: $(STAMP)
+	PYTHON=$(abspath $(BIN)/python) bash infra/lab/lab.sh status
 
 eval: $(STAMP)
 	$(BIN)/foreshock eval rca --seeds 1-10
