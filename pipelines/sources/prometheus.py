@@ -3,9 +3,10 @@
 On start the source asks Prometheus which of the packs' metrics exist (one instant
 query per selector group), discovers the topology from their labels
 (:mod:`~pipelines.sources.prom_topology`), then backfills ``backfill`` seconds with range
-queries at ``step`` so the detectors start with baselines, and polls: every ``step`` it
-asks for the points between the last one it has and ``now - lag`` (the lag lets the
-latest scrape land everywhere).
+raw samples so the detectors start with baselines, and polls: every ``step`` it asks
+for the samples between the last time it read and ``now - lag`` (the lag lets the
+latest scrape land everywhere). Samples keep their scrape timestamps (one batch per
+scrape time), so counters' rates are exact whatever the scrape jitter.
 
 - **Selectors.** Every metric key of every pack, as written there
   (``node_cpu_seconds_total{mode="idle"}`` keeps its matcher); plain names go in one
@@ -37,7 +38,6 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from packs.loader import PackIndex
@@ -53,13 +53,9 @@ _DROP = ("__name__", "job", "instance")
 
 
 class QueryClient(Protocol):
-    """The two calls of ``prometheus_api_client.PrometheusConnect`` the source uses."""
+    """The call of ``prometheus_api_client.PrometheusConnect`` the source uses."""
 
     def custom_query(self, query: str, params: dict[str, Any] | None = None) -> Any: ...
-
-    def custom_query_range(
-        self, query: str, start_time: datetime, end_time: datetime, step: str
-    ) -> Any: ...
 
 
 def selectors(packs: PackIndex) -> list[str]:
@@ -82,10 +78,6 @@ def series_name(labels: Mapping[str, str]) -> str:
     return f"{name}{{{body}}}" if body else name
 
 
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=UTC)
-
-
 class PrometheusSource:
     """Metric batches from a Prometheus server, with topology discovery.
 
@@ -98,7 +90,7 @@ class PrometheusSource:
     user_topology
         What Prometheus cannot see (service → database edges, names).
     step
-        Seconds between points (the scrape interval is a good choice).
+        Seconds between polls.
     backfill
         Seconds of history read on start.
     lag
@@ -109,20 +101,17 @@ class PrometheusSource:
     Examples
     --------
     >>> class Fake:
+    ...     up = {"__name__": "redis_up", "job": "redis", "instance": "h:9121"}
     ...     def custom_query(self, query, params=None):
-    ...         return [{"metric": {"__name__": "redis_up", "job": "redis",
-    ...                             "instance": "h:9121"}, "value": [0, "1"]}]
-    ...     def custom_query_range(self, query, start_time, end_time, step):
-    ...         t0 = start_time.timestamp()
-    ...         return [{"metric": {"__name__": "redis_up", "job": "redis",
-    ...                             "instance": "h:9121"},
-    ...                  "values": [[t0, "1"], [t0 + 5, "0"]]}]
+    ...         if "[" not in query:  # discovery: the series that exist now
+    ...             return [{"metric": self.up, "value": [0, "1"]}]
+    ...         return [{"metric": self.up, "values": [[101.2, "1"], [106.2, "0"]]}]
     >>> from packs.loader import PackIndex, load_packs
     >>> src = PrometheusSource("http://x", PackIndex(load_packs()), client=Fake())
     >>> src.discover().topology.kinds()
     {'redis': 'redis'}
-    >>> [(b.timestamp, b.resources, b.metrics, b.values) for b in src.fetch(100.0, 105.0)]
-    [(100.0, ['redis'], ['redis_up'], [1.0]), (105.0, ['redis'], ['redis_up'], [0.0])]
+    >>> [(b.timestamp, b.resources, b.metrics, b.values) for b in src.fetch(100.0, 110.0)]
+    [(101.2, ['redis'], ['redis_up'], [1.0]), (106.2, ['redis'], ['redis_up'], [0.0])]
     """
 
     def __init__(
@@ -135,6 +124,7 @@ class PrometheusSource:
         lag: float = 10.0,
         client: QueryClient | None = None,
         max_catch_up: float = 3600.0,
+        chunk: float = 600.0,
     ) -> None:
         self.url = url
         self.packs = packs
@@ -143,6 +133,7 @@ class PrometheusSource:
         self.backfill = backfill
         self.lag = lag
         self.max_catch_up = max_catch_up
+        self.chunk = chunk
         if client is None:
             from prometheus_api_client import PrometheusConnect
 
@@ -165,16 +156,21 @@ class PrometheusSource:
 
     # -- reading ---------------------------------------------------------------------------
     def fetch(self, start: float, end: float) -> list[MetricBatch]:
-        """Batches for every step in ``[start, end]`` (one per timestamp with data)."""
+        """Every scrape in ``(start, end]``, as one batch per scrape timestamp.
+
+        Raw samples (a range-vector selector at ``end``), not a ``query_range`` grid: a
+        grid point picks the latest sample at or before it, so with the step equal to
+        the scrape interval jitter makes two points pick one sample (a counter's rate
+        reads 0, then double). Each target's scrape keeps its own time.
+        """
         disc = self.discovery or self.discover()
         rows: dict[float, dict[tuple[str, str], float]] = defaultdict(dict)
-        step = f"{self.step:g}s"
-        for chunk_start in _chunks(start, end, self.step):
-            chunk_end = min(end, chunk_start + 10_000 * self.step)
+        lo = start
+        while lo < end:
+            hi = min(end, lo + self.chunk)
             for sel in self.selectors:
-                result = self.client.custom_query_range(
-                    sel, _utc(chunk_start), _utc(chunk_end), step
-                )
+                window = f"{sel}[{max(1, round(hi - lo))}s]"
+                result = self.client.custom_query(window, params={"time": f"{hi:.3f}"})
                 for series in result or []:
                     labels = series.get("metric", {})
                     resource = disc.resource_of(labels)
@@ -182,9 +178,10 @@ class PrometheusSource:
                         continue
                     name = series_name(labels)
                     for ts, raw in series.get("values", []):
-                        value = float(raw)
-                        if math.isfinite(value):
-                            rows[round(float(ts), 3)][(resource, name)] = value
+                        t, value = float(ts), float(raw)
+                        if lo < t <= hi and math.isfinite(value):
+                            rows[round(t, 3)][(resource, name)] = value
+            lo = hi
         out = []
         for ts in sorted(rows):
             r = sorted(rows[ts].items())
@@ -207,10 +204,11 @@ class PrometheusSource:
         """Backfill, then poll every ``step`` until ``stop()``; yields batches in order."""
         if self.discovery is None:
             self.discover()
-        end = self._aligned(now() - self.lag)
-        start = end - self.backfill
+        start = now() - self.lag - self.backfill  # exclusive: (start, end]
         while not stop():
-            if end >= start:
+            end = now() - self.lag
+            start = max(start, end - self.max_catch_up)
+            if end > start:
                 try:
                     batches = await asyncio.to_thread(self.fetch, start, end)
                 except Exception as exc:  # a failing Prometheus: retry from the same start
@@ -220,20 +218,6 @@ class PrometheusSource:
                 if batches is not None:
                     for b in batches:
                         yield b
-                    start = end + self.step
+                    start = end
                     self.last = end
-            await sleep(max(0.0, end + self.step + self.lag - now()))
-            end = self._aligned(now() - self.lag)
-            start = max(start, end - self.max_catch_up)
-
-    def _aligned(self, ts: float) -> float:
-        return math.floor(ts / self.step) * self.step
-
-
-def _chunks(start: float, end: float, step: float) -> list[float]:
-    width = 10_000 * step  # Prometheus answers at most 11,000 points per series
-    out, t = [], start
-    while t <= end:
-        out.append(t)
-        t += width + step
-    return out
+            await sleep(self.step)

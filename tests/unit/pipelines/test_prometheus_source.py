@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+import math
 from typing import Any
 
 from packs.loader import PackIndex, load_packs
@@ -26,35 +26,35 @@ UNKNOWN = {"__name__": "go_goroutines", "job": "random", "instance": "10.0.0.9:1
 
 
 class Scripted:
-    """Answers like Prometheus: series per selector; points from a function of time."""
+    """Answers like Prometheus: series per selector; raw samples every 5 s (+0.3 s offset)."""
 
     def __init__(self, series: list[dict[str, str]], value: Any = None) -> None:
         self.series = series
         self.value = value or (lambda labels, t: 1.0)
         self.fail = 0
-        self.range_calls: list[tuple[float, float]] = []
+        self.windows: list[tuple[float, float]] = []
 
     def _matching(self, query: str) -> list[dict[str, str]]:
+        query = query.split("[")[0]
         if query.startswith('{__name__=~"'):
             names = set(query[len('{__name__=~"') : -2].split("|"))
             return [s for s in self.series if s["__name__"] in names]
         return [s for s in self.series if query.split("{")[0] == s["__name__"]]
 
     def custom_query(self, query: str, params: dict[str, Any] | None = None) -> Any:
-        return [{"metric": s, "value": [0, "1"]} for s in self._matching(query)]
-
-    def custom_query_range(
-        self, query: str, start_time: datetime, end_time: datetime, step: str
-    ) -> Any:
+        if "[" not in query:  # discovery
+            return [{"metric": s, "value": [0, "1"]} for s in self._matching(query)]
         if self.fail:
             self.fail -= 1
             raise ConnectionError("prometheus down")
-        a, b, d = start_time.timestamp(), end_time.timestamp(), float(step.rstrip("s"))
-        self.range_calls.append((a, b))
+        hi = float((params or {})["time"])
+        lo = hi - float(query[query.rindex("[") + 1 : -2])
+        self.windows.append((lo, hi))
+        first = 5.0 * math.floor(lo / 5.0) + 0.3
+        times = [t for k in range(int((hi - lo) / 5.0) + 3) if lo < (t := first + 5.0 * k) <= hi]
         out = []
         for s in self._matching(query):
-            ts = [a + i * d for i in range(int((b - a) / d) + 1)]
-            vals = [[t, str(v)] for t in ts if (v := self.value(s, t)) is not None]
+            vals = [[t, str(v)] for t in times if (v := self.value(s, t)) is not None]
             out.append({"metric": s, "values": vals})
         return out
 
@@ -91,17 +91,22 @@ def test_user_topology_names_resources_and_adds_what_cannot_be_seen() -> None:
 
 def test_fetch_groups_points_by_time_and_keeps_counters_raw() -> None:
     counter = {"__name__": "redis_evicted_keys_total", "job": "redis", "instance": "10.0.0.2:9121"}
-    values = {0.0: 100.0, 5.0: 110.0, 10.0: 3.0, 15.0: None}  # reset at 10, gap at 15
-    client = Scripted(
-        [REDIS, counter], lambda s, t: values.get(t) if "evicted" in s["__name__"] else 7.0
-    )
-    src = PrometheusSource("http://p", PACKS, client=client, step=5.0)
-    batches = src.fetch(0.0, 15.0)
-    assert [b.timestamp for b in batches] == [0.0, 5.0, 10.0, 15.0]
+    values = {0.3: 100.0, 5.3: 110.0, 10.3: 3.0, 15.3: None}  # reset at 10.3, gap at 15.3
+
+    def value(s: dict[str, str], t: float) -> float | None:
+        return values.get(round(t, 1)) if "evicted" in s["__name__"] else 7.0
+
+    src = PrometheusSource("http://p", PACKS, client=Scripted([REDIS, counter], value))
+    batches = src.fetch(0.0, 16.0)
+    assert [b.timestamp for b in batches] == [0.3, 5.3, 10.3, 15.3]  # scrape times kept
     evicted = [
         dict(zip(b.metrics, b.values, strict=True)).get("redis_evicted_keys_total") for b in batches
     ]
     assert evicted == [100.0, 110.0, 3.0, None]  # raw: the detect stage handles resets
+    # long ranges are read in chunks, each sample once
+    chunked = PrometheusSource("http://p", PACKS, client=Scripted([REDIS]), chunk=60.0)
+    times = [b.timestamp for b in chunked.fetch(0.0, 300.0)]
+    assert times == [0.3 + 5.0 * k for k in range(60)]
     assert all(b.resources[0] == "redis" for b in batches)
 
 
@@ -110,21 +115,23 @@ def test_stream_backfills_then_polls_and_retries_a_failing_prometheus() -> None:
     clock = {"now": 1000.0}
     src = PrometheusSource("http://p", PACKS, client=client, step=5.0, backfill=60.0, lag=10.0)
     got: list[float] = []
+    armed: list[bool] = []
 
     async def sleep(s: float) -> None:
-        clock["now"] += max(s, 5.0)
-        if len(got) == 13:  # after the backfill, Prometheus fails twice
-            client.fail = 2 * len(src.selectors)
+        clock["now"] += s
+        if len(got) == 12 and not armed:  # after the backfill, Prometheus fails twice
+            armed.append(True)
+            client.fail = 2
 
     async def collect() -> None:
         async for b in src.stream(lambda: clock["now"] > 1100.0, lambda: clock["now"], sleep):
             got.append(b.timestamp)
 
     asyncio.run(collect())
-    assert got[0] == 930.0 and got[12] == 990.0  # backfill: 60 s before now - lag
-    assert got == sorted(got) and len(got) == len(set(got))  # in order, no duplicates
-    assert got == [930.0 + 5.0 * i for i in range(len(got))]  # the failure left no gap
-    assert src.errors >= 1
+    assert got[0] == 930.3 and got[11] == 985.3  # backfill: 60 s before now - lag
+    # in order, each scrape once, and the failures left no gap
+    assert got == [930.3 + 5.0 * i for i in range(len(got))]
+    assert got[-1] >= 1080.0 and src.errors == 2
 
 
 def test_discovery_with_nothing_known_finds_no_target() -> None:
