@@ -187,6 +187,13 @@ def run(
             help="Log file to tail, PATH=RESOURCE[:FORMAT] (repeatable; --prometheus).",
         ),
     ] = None,
+    logs_topic: Annotated[
+        bool,
+        typer.Option(
+            "--logs-topic",
+            help="Also read log lines from the Kafka topic <prefix>.logs (--prometheus).",
+        ),
+    ] = False,
     duration: Annotated[
         str | None, typer.Option(help="Stop after this long, e.g. 15m (--prometheus).")
     ] = None,
@@ -215,6 +222,7 @@ def run(
             console,
             topology=topology,
             logs=logs,
+            logs_topic=logs_topic,
             duration=duration,
             backfill=backfill,
             step=step,

@@ -38,6 +38,7 @@ def run_prometheus(
     console: Console,
     topology: Path | None = None,
     logs: list[str] | None = None,
+    logs_topic: bool = False,
     duration: str | None = None,
     backfill: str = "30m",
     step: str = "5s",
@@ -49,6 +50,7 @@ def run_prometheus(
     from pipelines.sources.prometheus import PrometheusSource
     from pipelines.sources.replay import read_topology
 
+    limit = parse_duration(duration) if duration else None  # bad input fails before any I/O
     user = read_topology(topology) if topology else None
     source = PrometheusSource(
         url,
@@ -60,17 +62,40 @@ def run_prometheus(
     try:
         disc = source.discover()
     except Exception as exc:
-        raise ConfigError(f"cannot query Prometheus at {url}: {exc}") from None
+        import requests
+
+        why = (
+            "nothing answers there (is Prometheus running? `make lab-up` starts one)"
+            if isinstance(exc, requests.ConnectionError)
+            else str(exc)
+        )
+        raise ConfigError(f"cannot query Prometheus at {url}: {why}") from None
     if not disc.targets:
         raise ConfigError(
             f"Prometheus at {url} has no series any pack knows (redis_*, mysql_*, pg_*, "
             "node_*, ...): is an exporter scraped?"
         )
-    poller = None
+    from pipelines.live import LogPoller, Pollers
+
+    pollers: list[LogPoller] = []
     if logs:
         from pipelines.sources.logs.tail import LogFiles
 
-        poller = LogFiles(logs)
+        pollers.append(LogFiles(logs))
+    if logs_topic:
+        from pipelines.settings import Settings
+        from pipelines.sinks.dead_letters import JsonlDeadLetterSink
+        from pipelines.sources.logs.kafka_source import KafkaLogSource
+
+        s = Settings.load()
+        pollers.append(
+            KafkaLogSource(
+                s.kafka_bootstrap,
+                prefix=s.kafka_topic_prefix,
+                dead_letters=JsonlDeadLetterSink(home / "dead_letters.jsonl"),
+            )
+        )
+    poller = Pollers(*pollers) if pollers else None
     if not as_json:
         kinds = disc.topology.kinds()
         console.print(
@@ -98,7 +123,7 @@ def run_prometheus(
         source,
         home,
         logs=poller,
-        duration=parse_duration(duration) if duration else None,
+        duration=limit,
         on_event=show,
     )
     incidents = list(result.incidents.values())

@@ -41,13 +41,23 @@ from schemas.metrics import MetricBatch
 from schemas.report import RootCauseReport
 from schemas.topology import Topology
 
-__all__ = ["LiveResult", "LogPoller", "run_live"]
+__all__ = ["LiveResult", "LogPoller", "Pollers", "run_live"]
 
 
 class LogPoller(Protocol):
     """Anything that returns the log records that arrived since the last call."""
 
     def poll(self) -> list[LogRecord]: ...
+
+
+class Pollers:
+    """Several log pollers as one (log files and a Kafka logs topic, say)."""
+
+    def __init__(self, *pollers: LogPoller) -> None:
+        self.pollers = pollers
+
+    def poll(self) -> list[LogRecord]:
+        return [r for p in self.pollers for r in p.poll()]
 
 
 @dataclass
