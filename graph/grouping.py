@@ -6,6 +6,10 @@ the incident's activity; an anomaly that links two incidents merges them. A grou
 only *opened* (emitted) once it is credible: at least ``min_series`` anomalous series, or
 one series anomalous for ``single_after`` seconds — a lone blip pages nobody. An incident
 resolves when all its anomalies have closed and ``resolve_after`` seconds passed quietly.
+Until then it is *recovering*: only a recurrence of one of its own series joins it (a
+flapping symptom pages once), anything else starts a new incident (a new fault right after
+a recovery pages again). Log anomalies (a never-seen error template) join incidents as
+evidence but neither make one credible nor keep it open.
 
 Each emitted incident carries the ranked root-cause candidates; it is re-emitted with a
 bumped ``version`` when its resources or its top candidates change.
@@ -106,6 +110,12 @@ class IncidentGrouper:
                     g.last_activity = max(g.last_activity, a.detected_at)
             return []
         live = [g for g in self._groups if not g.resolved and self._near(g, a)]
+        # an opened incident whose anomalies all closed is recovering: until it resolves,
+        # only a recurrence of one of its own series joins it (a flapping symptom pages
+        # once); anything else is a new incident, so a new fault right after a recovery
+        # pages. Groups not opened yet (a blip, log lines) gather connected anomalies.
+        ongoing = [g for g in live if g.open_series or g.opened_at is None]
+        live = ongoing or [g for g in live if key in {x.series for x in g.anomalies}]
         if not live:
             digest = hashlib.sha1(f"{a.resource}|{a.metric}|{a.onset:.0f}".encode()).hexdigest()
             g = _Group(
@@ -125,7 +135,8 @@ class IncidentGrouper:
                     g.opened_at, g.emitted = other.opened_at, other.emitted
                 self._groups.remove(other)
         g.anomalies.append(a)
-        g.open_series.add(key)
+        if a.kind != "log":  # a new log template is evidence, not an ongoing condition:
+            g.open_series.add(key)  # it neither keeps an incident open nor makes it credible
         g.since.setdefault(key, a.onset)
         g.first_onset = min(g.first_onset, a.onset)
         g.last_activity = max(g.last_activity, a.detected_at)
@@ -134,7 +145,7 @@ class IncidentGrouper:
     def _credible(self, g: _Group, now: float) -> bool:
         if any(a.kind == "predicted_exhaustion" for a in g.anomalies):
             return True  # already a decision with hysteresis: page with its lead time
-        series = {a.series for a in g.anomalies}
+        series = {a.series for a in g.anomalies if a.kind != "log"}
         if len(series) >= self.min_series:
             return True
         return any(now - g.since[s] >= self.single_after for s in g.open_series)

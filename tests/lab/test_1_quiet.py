@@ -1,9 +1,10 @@
 """Normal lab traffic: 30 minutes of it through the whole pipeline, and no incident.
 
-Runs first among the lab tests (the others inject faults). The window starts after the
-lab's first 5 minutes (caches warm up, detectors learn baselines from the backfill) and
-lasts 30 minutes; when the lab is younger than that, the test waits for it (make test
-starts the lab before everything else, so most of the wait overlaps the other tests).
+Runs first among the lab tests (the others inject faults). The 30 minutes start when this
+test starts (not earlier: in `make test` the rest of the suite runs before, with three
+JVMs busy on the same two cores, and that is not the lab's normal traffic) and at least
+5 minutes after the lab started (caches warm up); the pipeline then judges them with
+everything since the lab started as its history, as a live run would have.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def _lab_started(config: LabConfig) -> float:
 
 
 def test_thirty_minutes_of_normal_traffic_open_no_incident(lab: LabConfig, tmp_path: Path) -> None:
-    start = _lab_started(lab) + WARM
+    began = _lab_started(lab)
+    start = max(time.time(), began + WARM)
     end = start + QUIET
     wait = end + LAG - time.time()
     if wait > 0:
@@ -42,10 +44,11 @@ def test_thirty_minutes_of_normal_traffic_open_no_incident(lab: LabConfig, tmp_p
         src,
         tmp_path / "home",
         logs=LogFiles(log_specs(lab)),
-        window=(start - WARM, end),
+        window=(began, end),
         forecast=False,
     )
-    assert result.batches >= (QUIET + WARM) / 5.0 * 0.95, "Prometheus history has gaps"
+    scrapes = [b for b in (result.first_ts, result.last_ts) if b is not None]
+    assert scrapes and scrapes[-1] - scrapes[0] >= (end - began) * 0.95, "history has gaps"
     assert result.log_records > 0, "the servers' logs were not read"
     incidents = [i for i in result.incidents.values() if i.opened_at >= start]
     detail = [

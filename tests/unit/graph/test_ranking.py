@@ -123,3 +123,56 @@ def test_incident_resolves_after_its_anomalies_close_and_quiet_passes() -> None:
     grouper.process(an("db", "mysql_global_status_slow_queries", 2000))
     (new,) = grouper.process(an("web", "http_request_errors_total", 2010))
     assert new.id != inc.id
+
+
+def closed(a: Anomaly, t: float) -> Anomaly:
+    return a.model_copy(update={"state": "closed", "detected_at": t})
+
+
+def test_a_new_fault_after_a_recovery_is_a_new_incident_a_recurrence_is_not() -> None:
+    g = NetworkXGraph(TOPO)
+    grouper = IncidentGrouper(g, RootCauseRanker(g, PACKS))  # resolves after 900 s quiet
+    conns = an("db", "mysql_global_status_threads_connected", 0)
+    errors = an("web", "http_request_errors_total", 20)
+    grouper.process(conns)
+    (first,) = grouper.process(errors)
+    grouper.process(closed(conns, 300))
+    grouper.process(closed(errors, 300))
+    # 5 min later, still within the quiet period: the same symptom again is the same
+    # incident (a flap pages once) ...
+    again = grouper.process(an("db", "mysql_global_status_threads_connected", 600))
+    assert all(i.id == first.id for i in again)
+    grouper.process(closed(an("db", "mysql_global_status_threads_connected", 600), 700))
+    # ... but another failure on the same database is a new incident (and a new page)
+    locks = an("db", "mysql_global_status_innodb_row_lock_waits", 800)
+    grouper.process(locks)
+    (second,) = grouper.process(an("db", "mysql_global_status_innodb_row_lock_time", 805))
+    assert second.id != first.id
+    assert second.candidates[0].failure_mode == "lock_contention"
+    # web's errors now come from the lock waits: they join the ongoing incident, not the
+    # recovering one (whose series they repeat)
+    (joined,) = grouper.process(an("web", "http_request_errors_total", 820))
+    assert joined.id == second.id
+
+
+def test_log_templates_are_evidence_not_incidents() -> None:
+    g = NetworkXGraph(TOPO)
+    grouper = IncidentGrouper(g, RootCauseRanker(g, PACKS))
+
+    def log(r: str, t: float, text: str, mode: str | None = None) -> Anomaly:
+        evidence = [text, f"example: {text}"] + ([f"failure_mode:{mode}"] if mode else [])
+        return an(r, f'log_template{{template="T{int(t)}"}}', t).model_copy(
+            update={"kind": "log", "detector": "logs:new_template", "evidence": evidence}
+        )
+
+    # new templates alone, even on two resources, page nobody
+    assert grouper.process(log("db", 0, "Too many connections", "connection_exhaustion")) == []
+    assert grouper.process(log("web", 5, "upstream error")) == []
+    assert grouper.tick(700) == []
+    # with metric anomalies they are evidence: the template is cited, the mode counted
+    grouper.process(an("db", "mysql_global_status_threads_connected", 30))
+    (inc,) = grouper.process(an("web", "http_request_errors_total", 40))
+    top = inc.candidates[0]
+    assert top.resource == "db" and top.failure_mode == "connection_exhaustion"
+    assert "Too many connections" in top.evidence.log_templates
+    assert "a log line of this failure mode" in top.evidence.matched_symptoms
