@@ -48,3 +48,22 @@ def _delete_prefixed(client: OpenSearch, prefix: str) -> None:
 def delete_prefixed() -> Callable[[OpenSearch, str], None]:
     """The clean-up a test module runs on its own index prefix."""
     return _delete_prefixed
+
+
+@pytest.fixture(scope="session")
+def kafka() -> str:
+    """The local Kafka's bootstrap address (fails with how to start it, or skips)."""
+    settings = Settings.load()
+    try:
+        from confluent_kafka.admin import AdminClient
+
+        AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "log_level": 2}).list_topics(
+            timeout=10
+        )
+    except Exception as exc:
+        if os.environ.get("FORESHOCK_SKIP_INTEGRATION") == "1":
+            pytest.skip(f"Kafka not reachable: {exc}")
+        pytest.fail(
+            f"Kafka not reachable at {settings.kafka_bootstrap}: {exc}: run `make services-up`"
+        )
+    return settings.kafka_bootstrap

@@ -27,24 +27,6 @@ from schemas.incident import Incident
 
 
 @pytest.fixture(scope="module")
-def kafka() -> str:
-    settings = Settings.load()
-    try:
-        from confluent_kafka.admin import AdminClient
-
-        AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "log_level": 2}).list_topics(
-            timeout=10
-        )
-    except Exception as exc:
-        if os.environ.get("FORESHOCK_SKIP_INTEGRATION") == "1":
-            pytest.skip(f"Kafka not reachable: {exc}")
-        pytest.fail(
-            f"Kafka not reachable at {settings.kafka_bootstrap}: {exc}: run `make services-up`"
-        )
-    return settings.kafka_bootstrap
-
-
-@pytest.fixture(scope="module")
 def replay(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return simulate("redis_memory_exhaustion", seed=5, hours=4).write(
         tmp_path_factory.mktemp("dist") / "replay"

@@ -5,14 +5,12 @@ Needs the local Kafka (`make services-up`); `make test` starts it.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from pipelines.settings import Settings
 from pipelines.sinks.dead_letters import JsonlDeadLetterSink
 from pipelines.sources.logs.kafka_source import (
     KafkaLogSource,
@@ -21,24 +19,6 @@ from pipelines.sources.logs.kafka_source import (
     publish_log_lines,
 )
 from schemas.logs import LogRecord
-
-
-@pytest.fixture(scope="module")
-def kafka() -> str:
-    settings = Settings.load()
-    try:
-        from confluent_kafka.admin import AdminClient
-
-        AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "log_level": 2}).list_topics(
-            timeout=10
-        )
-    except Exception as exc:
-        if os.environ.get("FORESHOCK_SKIP_INTEGRATION") == "1":
-            pytest.skip(f"Kafka not reachable: {exc}")
-        pytest.fail(
-            f"Kafka not reachable at {settings.kafka_bootstrap}: {exc}: run `make services-up`"
-        )
-    return settings.kafka_bootstrap
 
 
 @pytest.fixture()
