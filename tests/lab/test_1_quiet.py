@@ -9,13 +9,15 @@ everything since the lab started as its history, as a live run would have.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from urllib.parse import urlencode
+from urllib.request import urlopen
 
 from lab_live import log_specs, source
 
 from pipelines.lab import LabConfig
-from pipelines.lab.faults import query
 from pipelines.live import run_live
 from pipelines.sources.logs.tail import LogFiles
 
@@ -25,10 +27,12 @@ LAG = 15.0
 
 
 def _lab_started(config: LabConfig) -> float:
-    """When the load generator's first scrape landed (its process start time)."""
-    got = query(config.prometheus_url, 'process_start_time_seconds{job="app"}')
-    assert got, "the load generator is not scraped"
-    return max(v for _, v in got)
+    """When Prometheus first scraped the load generator (in the last 6 hours)."""
+    url = f"{config.prometheus_url}/api/v1/query?" + urlencode({"query": 'up{job="app"}[6h]'})
+    with urlopen(url, timeout=10) as r:
+        result = json.load(r)["data"]["result"]
+    assert result, "the load generator is not scraped"
+    return min(float(s["values"][0][0]) for s in result)
 
 
 def test_thirty_minutes_of_normal_traffic_open_no_incident(lab: LabConfig, tmp_path: Path) -> None:
