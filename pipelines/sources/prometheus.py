@@ -63,6 +63,8 @@ def selectors(packs: PackIndex) -> list[str]:
     plain: set[str] = {"up"}
     matched: set[str] = set()
     for pack in packs.packs.values():
+        if pack.kind == "logs":  # derived by the log stage, never in Prometheus
+            continue
         keys = list(pack.metrics) + [p.limit for p in pack.capacity]
         for key in keys:
             (matched if "{" in key else plain).add(key)
