@@ -143,7 +143,6 @@ class PrometheusSource:
         self.client: QueryClient = client
         self.selectors = selectors(packs)
         self.discovery: Discovery | None = None
-        self.last: float | None = None
         self.errors = 0
 
     # -- discovery -------------------------------------------------------------------------
@@ -221,5 +220,4 @@ class PrometheusSource:
                     for b in batches:
                         yield b
                     start = end
-                    self.last = end
             await sleep(self.step)
