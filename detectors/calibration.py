@@ -8,6 +8,13 @@ score of 0.999 means "rarer than 99.9% of what this detector has produced", what
 detector, so scores of different detectors can be compared and thresholded alike
 (Merlion's score → calibrated score step).
 
+For z-score detectors (``normal_ceiling=True``) calibration may make a score *less*
+extreme than the z-score's two-sided normal probability, never more. One calibrator is
+shared by every series, and a fleet that is mostly flat series (limits, configuration
+gauges, a steady load generator's counters: |z| near 0 all the time) teaches it that
+|z| = 1 is a one-in-a-billion event; without the ceiling a one-scale wiggle of the one
+noisy series opens, and holds open, an anomaly.
+
 Examples
 --------
 >>> import numpy as np
@@ -17,6 +24,11 @@ Examples
 >>> lo, hi = cal.transform(np.array([0.5, 8.0]))
 >>> bool(0.3 < lo < 0.5 and hi > 0.999)
 True
+>>> flat = TailCalibrator(normal_ceiling=True)
+>>> flat.learn(np.full(20000, 0.01))  # a fleet of flat series
+>>> one_scale, five_scales = flat.transform(np.array([1.0, 5.0]))
+>>> bool(one_scale < 0.7 and five_scales > 0.9999)
+True
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.special import erf
 
 from detectors.base import FloatArray
 
@@ -48,7 +61,11 @@ class TailCalibrator:
         normal tail of the raw score (fine for z-scores).
     min_count
         Scores learned before the histogram replaces the prior.
+    normal_ceiling
+        The raw scores are z-scores: a calibrated score never exceeds the prior's.
     """
+
+    normal_ceiling: bool = False  # (a class default too: snapshots of older versions)
 
     def __init__(
         self,
@@ -58,6 +75,7 @@ class TailCalibrator:
         tail_quantile: float = 0.9,
         halflife: float = 2_000_000.0,
         min_count: int = 2000,
+        normal_ceiling: bool = False,
     ) -> None:
         self.bins = bins
         self.low = low
@@ -65,6 +83,7 @@ class TailCalibrator:
         self.tail_quantile = tail_quantile
         self.halflife = halflife
         self.min_count = min_count
+        self.normal_ceiling = normal_ceiling
         self._edges = np.geomspace(low, high, bins + 1)
         self._counts = np.zeros(bins + 2)  # [under, bins..., over]
         self._total = 0.0
@@ -84,10 +103,9 @@ class TailCalibrator:
     def transform(self, raw: FloatArray) -> FloatArray:
         """Calibrated scores in [0, 1] for |raw|."""
         a = np.abs(np.nan_to_num(raw, nan=0.0))
+        prior = np.asarray(erf(a / np.sqrt(2.0)), dtype=np.float64)
         if self._total < self.min_count:
-            from math import erf, sqrt
-
-            return np.array([erf(x / sqrt(2.0)) for x in a.tolist()], dtype=np.float64)
+            return prior
         cdf = np.cumsum(self._counts) / max(self._total, _EPS)
         idx = np.searchsorted(self._edges, a, side="right")
         # interpolate inside the bin (geometrically), so the top occupied bin does not map
@@ -110,6 +128,8 @@ class TailCalibrator:
         m = max((s_q2 - s_q) / np.log(5.0), 0.05 * max(s_q, 1.0), _EPS)
         tail = 1.0 - (1.0 - q) * np.exp(-np.maximum(a - s_q, 0.0) / m)
         out = np.where(a > s_q, np.maximum(tail, np.minimum(bulk, q)), bulk)
+        if self.normal_ceiling:
+            out = np.minimum(out, prior)
         return np.clip(np.asarray(out, dtype=np.float64), 0.0, 1.0)
 
     def _quantile(self, cdf: FloatArray, q: float) -> float:

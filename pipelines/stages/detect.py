@@ -48,7 +48,8 @@ class DetectStage:
         Pack index; the built-in packs by default.
     detector, calibrator, decider
         The three steps (score → calibrated score → decision); defaults are tuned on
-        the simulator's quiet runs.
+        the simulator's quiet runs, and the calibrator never calls a robust z-score more
+        extreme than its normal probability (a mostly flat fleet would teach it to).
     calibration_sample
         At most this many scores per batch teach the calibrator (a strided sample of a
         large scrape estimates the score distribution as well as all of it).
@@ -66,7 +67,7 @@ class DetectStage:
         self.kinds = dict(kinds or {})
         self.packs = packs or PackIndex(load_packs())
         self.detector = detector or RobustBaseline()
-        self.calibrator = calibrator or TailCalibrator()
+        self.calibrator = calibrator or TailCalibrator(normal_ceiling=True)
         self.decider = decider or EpisodeDecider()
         self._ids: dict[tuple[str, str], int] = {}
         self._keys: list[tuple[str, str]] = []

@@ -14,8 +14,11 @@ resources of one kind share their templates. Then:
   turns them into rates with a Poisson noise floor (the ``logs`` pack declares them
   counters), so one stray line on a quiet resource is not an anomaly, and a series
   once seen keeps being sent, so the detectors see drops and returns.
-- **New error templates.** After a resource's warm-up (its first ``warmup`` seconds of
-  event time, when startup chatter is learned silently), a template never seen on that
+- **New error templates.** After the warm-up (the first ``warmup`` seconds of event
+  time since the stage started or the resource's first line, whichever is earlier:
+  startup chatter is learned silently, while a resource whose file is tailed from its
+  end and that stays silent for an hour is not "starting" when it finally logs its
+  shutdown), a template never seen on that
   resource whose line is at warning level or above, or whose text looks like an error
   (:data:`ERROR_WORDS`), opens a ``kind="log"`` :class:`~schemas.anomaly.Anomaly`:
   ``metric='log_template{template="<id>"}'``, ``detector="logs:new_template"``,
@@ -130,7 +133,8 @@ class LogStage:
     lateness
         A window is closed once event time is this far past its end.
     warmup
-        Seconds of event time, from a resource's first line, learned without anomalies.
+        Seconds of event time learned without anomalies, counted from the earlier of the
+        stage's first event time (a record or a tick) and the resource's first line.
     quiet
         An episode closes after its template has been quiet this long.
     max_episodes
@@ -184,6 +188,7 @@ class LogStage:
         self._patterns: dict[str, list[_Pattern]] = {}
         self._window: float | None = None  # start of the open window
         self._clock = -math.inf
+        self._started = math.inf  # the first event time seen
         self.lines = 0
         self.anomalies = 0
 
@@ -194,7 +199,7 @@ class LogStage:
         out = self._advance(t)
         r = self._resources.get(item.resource)
         if r is None:
-            r = _Resource(self.kinds.get(item.resource, "other"), first=t)
+            r = _Resource(self.kinds.get(item.resource, "other"), first=min(t, self._started))
             self._resources[item.resource] = r
         miner = self._miners.get(r.kind)
         if miner is None:
@@ -230,6 +235,7 @@ class LogStage:
     def snapshot(self) -> bytes:
         miners = {kind: m.snapshot() for kind, m in self._miners.items()}
         body = (self._resources, self._window, self._clock, self.lines, self.anomalies)
+        body += (self._started,)
         return pickle.dumps((miners, body))
 
     def restore(self, state: bytes) -> None:
@@ -239,7 +245,8 @@ class LogStage:
             m = self.miner_factory()
             m.restore(blob)
             self._miners[kind] = m
-        self._resources, self._window, self._clock, self.lines, self.anomalies = body
+        self._resources, self._window, self._clock, self.lines, self.anomalies = body[:5]
+        self._started = body[5] if len(body) > 5 else self._clock
 
     def state_of(self) -> dict[str, Any]:
         """Templates seen and open episodes per resource (for ``foreshock`` status output)."""
@@ -307,6 +314,7 @@ class LogStage:
 
     # ---------------------------------------------------------------- windows
     def _advance(self, now: float) -> list[MetricBatch | Anomaly]:
+        self._started = min(self._started, now)
         if now <= self._clock:
             return []
         self._clock = now

@@ -150,12 +150,22 @@ def test_a_template_known_on_one_resource_is_still_new_on_another() -> None:
     assert a1.metric == a2.metric  # one miner per kind: the same template id
 
 
-def test_the_warm_up_is_per_resource() -> None:
+def test_the_warm_up_covers_every_resource_starting_with_the_stage() -> None:
     stage = LogStage(KINDS)
-    warm(stage, "db-1")
-    stage.process(rec(190.0, "starting", "notice", "cache"))  # cache's warm-up begins
-    out = stage.process(rec(200.0, "MISCONF Errors writing to the AOF file", "warning", "cache"))
-    assert anomalies(out) == []
+    stage.process(rec(0.0, "Starting MariaDB 10.11.6 as process 1", "notice"))
+    out = stage.process(rec(60.0, "WARNING overcommit_memory is set to 0", "warning", "cache"))
+    assert anomalies(out) == []  # cache's startup chatter, in the stage's first two minutes
+
+
+def test_a_silent_resource_s_first_line_after_the_warm_up_is_not_startup_chatter() -> None:
+    # a file tailed from its end: Redis logs nothing for an hour, then its shutdown
+    stage = LogStage(KINDS)
+    stage.tick(0.0)  # the pipeline starts (metric batches tick the stage)
+    stage.tick(3600.0)
+    out = stage.process(rec(3601.0, "User requested shutdown...", "warning", "cache"))
+    [a] = anomalies(out)
+    assert (a.resource, a.state) == ("cache", "open")
+    assert "User requested shutdown" in a.evidence[0]
 
 
 def _script() -> list[tuple[str, Any]]:
