@@ -234,8 +234,14 @@ class LogStage:
 
     def snapshot(self) -> bytes:
         miners = {kind: m.snapshot() for kind, m in self._miners.items()}
-        body = (self._resources, self._window, self._clock, self.lines, self.anomalies)
-        body += (self._started,)
+        body = (
+            self._resources,
+            self._window,
+            self._clock,
+            self.lines,
+            self.anomalies,
+            self._started,
+        )
         return pickle.dumps((miners, body))
 
     def restore(self, state: bytes) -> None:
