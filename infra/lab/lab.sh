@@ -25,6 +25,9 @@ CONF_DIR="$LAB/conf"
 TIMEOUT="${FORESHOCK_LAB_TIMEOUT:-60}" # seconds to wait for each component to answer
 STOP_TIMEOUT="${FORESHOCK_LAB_STOP_TIMEOUT:-30}"
 FRESH="${FORESHOCK_LAB_FRESH:-0}" # 1: wipe the data dirs before `up` (default: reuse them)
+LOG_TAG=lab
+# shellcheck source=../common.sh
+source "$HERE/../common.sh"
 
 REDIS_PORT="${FORESHOCK_LAB_REDIS_PORT:-6379}"
 MARIADB_PORT="${FORESHOCK_LAB_MARIADB_PORT:-3306}"
@@ -49,28 +52,12 @@ PACKAGES=(redis-server mariadb-server mariadb-client postgresql-15 postgresql-cl
 APP_USER=app APP_PASSWORD=app EXPORTER_USER=exporter EXPORTER_PASSWORD=exporter
 
 # Python with the client libraries, for the load generator and the readiness helper.
-if [[ -n "${PYTHON:-}" ]]; then
-    PY="$PYTHON"
-elif [[ -x "$REPO/.venv/bin/python" ]]; then
-    PY="$REPO/.venv/bin/python"
-else
-    PY="python3"
-fi
+PY="$(pick_python "$REPO")"
 
 ME="$(id -un)"
 # PostgreSQL refuses to run as root: as root use the package's `postgres` system user.
 if [[ $EUID -eq 0 ]]; then PG_USER=postgres; else PG_USER="$ME"; fi
 
-log() { printf '[lab] %s\n' "$*" >&2; }
-die() {
-    printf '[lab] ERROR: %s\n' "$*" >&2
-    exit 1
-}
-
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-
-pid_file() { echo "$RUN_DIR/$1.pid"; }
 # stdout/stderr of a component; the servers write their own logs (server_log_of) themselves,
 # and nothing else goes into those, so a log tailer sees only the server's lines.
 log_file() {
@@ -130,12 +117,6 @@ is_ours() {
     tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "$(marker_of "$comp")"
 }
 
-# Alive and not a zombie.
-alive() {
-    local st
-    st="$(ps -o stat= -p "$1" 2>/dev/null || true)"
-    [[ -n "$st" && "$st" != Z* ]]
-}
 
 # pid of our running component $1 (from its pid file), or nothing.
 running_pid() {
@@ -146,8 +127,6 @@ running_pid() {
     [[ "$pid" =~ ^[0-9]+$ ]] || return 0
     if alive "$pid" && is_ours "$pid" "$comp"; then echo "$pid"; fi
 }
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 http_ok() { curl -fsS -m 3 -o /dev/null "$1" 2>/dev/null; }
 
@@ -558,32 +537,16 @@ stop_signal_of() {
 
 # Stop our components in "$@" (in that order): signal each, wait, SIGKILL after STOP_TIMEOUT.
 stop_many() {
-    local comp pid t0 waited
+    local comp pid t0
     for comp in "$@"; do
         t0="$(now)"
         pid="$(running_pid "$comp")"
         if [[ -z "$pid" ]]; then
-            if [[ -f "$(pid_file "$comp")" ]]; then
-                rm -f "$(pid_file "$comp")"
-                log "$comp: not running (removed stale pid file)"
-            else
-                log "$comp: not running"
-            fi
+            report_not_running "$comp"
             continue
         fi
         kill -"$(stop_signal_of "$comp")" "$pid" 2>/dev/null || true
-        waited=0
-        while alive "$pid"; do
-            if ((waited >= STOP_TIMEOUT * 5)); then
-                log "$comp: pid $pid still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-                kill -KILL "$pid" 2>/dev/null || true
-                sleep 0.5
-                break
-            fi
-            sleep 0.2
-            waited=$((waited + 1))
-        done
-        rm -f "$(pid_file "$comp")"
+        wait_exit "$comp" "$pid"
         log "$comp: stopped (pid $pid) in $(since "$t0")s"
     done
 }
@@ -680,9 +643,8 @@ main() {
     case "$action" in
         up | start | down | stop | restart | clean | install)
             # One up/down at a time per lab dir.
-            mkdir -p "$RUN_DIR" "$LOG_DIR"
-            exec 9>"$RUN_DIR/.lock"
-            flock 9
+            mkdir -p "$LOG_DIR"
+            take_lock
             ;;
     esac
     case "$action" in

@@ -24,6 +24,9 @@ TIMEOUT="${FORESHOCK_SERVICES_TIMEOUT:-180}"    # seconds to wait for each serve
 STOP_TIMEOUT="${FORESHOCK_SERVICES_STOP_TIMEOUT:-60}"
 KEEP_STATE="${FORESHOCK_SERVICES_KEEP_STATE:-0}" # 1: reuse data dirs across down/up
 MVN="${MVN:-mvn}"
+LOG_TAG=services
+# shellcheck source=../common.sh
+source "$HERE/../common.sh"
 
 KAFKA_PORT="${FORESHOCK_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${FORESHOCK_KAFKA_CONTROLLER_PORT:-9093}"
@@ -37,13 +40,7 @@ export FORESHOCK_KAFKA_PORT="$KAFKA_PORT" FORESHOCK_NEO4J_PORT="$NEO4J_PORT" \
     FORESHOCK_OPENSEARCH_PORT="$OPENSEARCH_PORT"
 
 # Python with the client libraries, for readiness checks: the repo's venv unless PYTHON is set.
-if [[ -n "${PYTHON:-}" ]]; then
-    PY="$PYTHON"
-elif [[ -x "$REPO/.venv/bin/python" ]]; then
-    PY="$REPO/.venv/bin/python"
-else
-    PY="python3"
-fi
+PY="$(pick_python "$REPO")"
 
 if [[ -n "${FORESHOCK_JAVA_HOME:-}" ]]; then
     JAVA_BIN="$FORESHOCK_JAVA_HOME/bin"
@@ -64,16 +61,6 @@ jvm_common() {
         -Djava.io.tmpdir="$STATE_DIR/$svc/tmp" -Dfile.encoding=UTF-8
 }
 
-log() { printf '[services] %s\n' "$*" >&2; }
-die() {
-    printf '[services] ERROR: %s\n' "$*" >&2
-    exit 1
-}
-
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-
-pid_file() { echo "$RUN_DIR/$1.pid"; }
 log_file() { echo "$LOG_DIR/$1.log"; }
 
 # pid of our running server $1, or nothing.
@@ -88,15 +75,6 @@ running_pid() {
         echo "$pid"
     fi
 }
-
-# Alive and not a zombie (a zombie waits for a parent that is not us to reap it).
-alive() {
-    local st
-    st="$(ps -o stat= -p "$1" 2>/dev/null || true)"
-    [[ -n "$st" && "$st" != Z* ]]
-}
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 ports_of() {
     case $1 in
@@ -399,17 +377,12 @@ cmd_up() {
 # Stop our servers named in "$@": SIGTERM to all (each shuts down cleanly via its shutdown hook),
 # then wait for every one; SIGKILL whatever is still there after STOP_TIMEOUT seconds.
 stop_many() {
-    local svc pid t0 waited i svcs=() pids=()
+    local svc pid t0 i svcs=() pids=()
     t0="$(now)"
     for svc in "$@"; do
         pid="$(running_pid "$svc")"
         if [[ -z "$pid" ]]; then
-            if [[ -f "$(pid_file "$svc")" ]]; then
-                rm -f "$(pid_file "$svc")"
-                log "$svc: not running (removed stale pid file)"
-            else
-                log "$svc: not running"
-            fi
+            report_not_running "$svc"
             continue
         fi
         kill -TERM "$pid" 2>/dev/null || true
@@ -417,24 +390,8 @@ stop_many() {
         pids+=("$pid")
     done
     for i in "${!svcs[@]}"; do
-        svc="${svcs[$i]}" pid="${pids[$i]}" waited=0
-        while alive "$pid"; do
-            if ((waited >= STOP_TIMEOUT * 5)); then
-                log "$svc: pid $pid still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-                kill -KILL "$pid" 2>/dev/null || true
-                for _ in {1..50}; do alive "$pid" && sleep 0.2; done
-                break
-            fi
-            sleep 0.2
-            waited=$((waited + 1))
-        done
-        # Our servers are re-parented to init; give it a moment to reap the exited process so
-        # no <defunct> java entry is left behind in the process table.
-        for _ in {1..25}; do
-            [[ -n "$(ps -o pid= -p "$pid" 2>/dev/null)" ]] || break
-            sleep 0.2
-        done
-        rm -f "$(pid_file "$svc")"
+        svc="${svcs[$i]}" pid="${pids[$i]}"
+        wait_exit "$svc" "$pid"
         log "$svc: stopped (pid $pid) after $(since "$t0")s"
     done
 }
@@ -497,9 +454,7 @@ main() {
         up | start | down | stop | restart | clean)
             # One up/down at a time per FORESHOCK_SERVICES_DIR (e.g. two test runs at once):
             # the second waits, then finds the servers up (or down).
-            mkdir -p "$RUN_DIR"
-            exec 9>"$RUN_DIR/.lock"
-            if command -v flock >/dev/null; then flock 9; fi
+            take_lock
             ;;
     esac
     case "$action" in
