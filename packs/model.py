@@ -75,6 +75,15 @@ class MetricSpec(BaseModel):
     bad: Bad = "both"
     unit: str | None = None
     key: bool = Field(default=False, description="Worth the deep (River) tier too.")
+    resolution: float | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "The smallest change worth attention, in the metric's unit (per second for a "
+            "counter): the detectors' scale never drops below it, so one more connection on "
+            "a pool of one, or a millisecond on a transaction, is never a many-sigma event."
+        ),
+    )
 
     def suspects(self, direction: str) -> bool:
         """Whether a change in ``direction`` ('up'/'down') may be a problem."""

@@ -75,9 +75,11 @@ class DetectStage:
         self._bad: list[int] = []
         self._role: list[str] = []
         self._unit: list[str | None] = []
+        self._resolution: list[float] = []
         self.calibration_sample = calibration_sample
         self._counter_arr = np.zeros(0, dtype=bool)
         self._bad_arr = np.zeros(0, dtype=np.int64)
+        self._resolution_arr = np.zeros(0)
         self.rates = CounterRates()
         self.samples = 0
         self.anomalies = 0
@@ -94,6 +96,7 @@ class DetectStage:
             self._counter.append(spec.type == "counter")
             self._bad.append(_DIR[spec.bad])
             self._role.append(spec.role)
+            self._resolution.append(spec.resolution or 0.0)
             unit = spec.unit
             self._unit.append(
                 f"{unit}/s"
@@ -124,15 +127,17 @@ class DetectStage:
         if len(self._counter_arr) != len(self._counter):  # new series since last batch
             self._counter_arr = np.asarray(self._counter, dtype=bool)
             self._bad_arr = np.asarray(self._bad, dtype=np.int64)
+            self._resolution_arr = np.asarray(self._resolution, dtype=np.float64)
         counter = self._counter_arr[ids]
-        floor = np.zeros(len(ids))
+        floor = self._resolution_arr[ids]  # the pack's smallest change worth attention
         if counter.any():
             cids = ids[counter]
             rates = self.rates.update(cids, values[counter], t)
             values = values.copy()
             values[counter] = rates
-            floor[counter] = CounterRates.poisson_floor(
-                self.detector.level_of(cids), self.rates.last_dt
+            floor[counter] = np.maximum(
+                floor[counter],
+                CounterRates.poisson_floor(self.detector.level_of(cids), self.rates.last_dt),
             )
         ok = np.isfinite(values)
         ids, values, floor = ids[ok], values[ok], floor[ok]
@@ -216,6 +221,7 @@ class DetectStage:
         self.kinds = s["kinds"]
         self._ids, self._keys = {}, []
         self._counter, self._bad, self._role, self._unit = [], [], [], []
+        self._resolution = []
         for r, m in s["keys"]:
             self._series_id(r, m)
         self.detector, self.calibrator = s["detector"], s["calibrator"]

@@ -10,6 +10,7 @@ from pipelines.sources.replay import read_replay
 from pipelines.stages.correlate import CorrelateStage
 from pipelines.stages.detect import DetectStage
 from schemas.anomaly import Anomaly
+from schemas.metrics import MetricBatch
 
 
 def _drive(rep, detect: DetectStage, correlate: CorrelateStage, batches):  # type: ignore[no-untyped-def]
@@ -64,3 +65,27 @@ def test_detect_stage_uses_pack_direction(lock_replay: Path) -> None:
     for a in out:
         spec = stage.packs.spec(rep.topology.kinds()[a.resource], a.metric)
         assert spec.suspects(a.direction), (a.metric, a.direction)
+
+
+def _flat_then_flapping(metric: str, tail: list[float]) -> list[Anomaly]:
+    """A gauge flat at 1 for 10 minutes, then ``tail``, scraped every 5 s (the lab's case:
+    a second exporter session on PostgreSQL's maintenance database, active at some scrapes)."""
+    stage = DetectStage(kinds={"pg": "postgresql"})
+    values = [1.0] * 120 + tail
+    out: list[Anomaly] = []
+    for t, v in enumerate(values):
+        batch = MetricBatch(timestamp=5.0 * t, resources=["pg"], metrics=[metric], values=[v])
+        out += stage.process(batch)
+    return [a for a in out if a.state == "open"]
+
+
+FLAP = [2.0 if k % 3 else 1.0 for k in range(240)]  # 20 minutes of 1, 2, 2, 1, 2, 2...
+
+
+def test_one_more_connection_is_not_an_anomaly_but_a_pile_up_is() -> None:
+    # the pack gives pg_stat_activity_count a resolution of one connection
+    assert _flat_then_flapping('pg_stat_activity_count{state="active"}', FLAP) == []
+    [a] = _flat_then_flapping('pg_stat_activity_count{state="active"}', [1.0] * 10 + [30.0] * 10)
+    assert (a.resource, a.direction, a.value) == ("pg", "up", 30.0)
+    # a gauge no pack gives a resolution learns nothing from its flat start but "rounding noise"
+    assert _flat_then_flapping("some_gauge_nobody_knows", FLAP) != []
