@@ -53,11 +53,13 @@ class LivePipeline:
         self.last_change = time.time()
         self.event_time = 0.0
         self.stopped = threading.Event()
+        self.started = 0.0
         self.result: LiveResult | None = None
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True, name="live-pipeline")
 
     def start(self) -> LivePipeline:
+        self.started = time.time()
         self.thread.start()
         return self
 
@@ -107,6 +109,24 @@ class LivePipeline:
                 return
             time.sleep(2.0)
         raise AssertionError(f"the lab did not calm down: open {self.open_anomalies()}")
+
+    def wait_settled(self, timeout: float = 1200.0) -> None:
+        """Until the backfill is processed and every incident found in it has resolved.
+
+        A fault test measures the detection of a new fault; an incident still recovering
+        from earlier activity (the quiet test's own replay burns a core just before) would
+        absorb a recurrence of its series and, with it, the fault's anomalies.
+        """
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            self.check()
+            with self.lock:
+                live = time.time() - self.started >= 90.0  # the backfill takes ~20 s
+                unresolved = [i for i in self.incidents.values() if i.status != "resolved"]
+            if live and not unresolved:
+                return
+            time.sleep(5.0)
+        raise AssertionError(f"incidents from before the tests did not resolve: {unresolved}")
 
     def incidents_since(self, t0: float) -> list[tuple[float, Incident]]:
         """Incident versions received since wall time ``t0``, oldest first."""

@@ -39,6 +39,7 @@ EXPECTED: dict[str, tuple[str, set[str], str | None]] = {
 @pytest.fixture(scope="module")
 def live(lab: LabConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePipeline]:
     pipe = LivePipeline(lab, tmp_path_factory.mktemp("live")).start()
+    pipe.wait_settled()
     yield pipe
     pipe.stop()
 
