@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit install clean eval bench services-up services-down services-status \
-        lab-up lab-down lab-status lab-tests
+        lab-up lab-test-up lab-down lab-status lab-tests
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,12 @@ unit: $(STAMP)
 lab-tests: $(STAMP)
 	$(BIN)/pytest tests/lab
 
-test: lab-up lint typecheck services-up unit lab-tests
+test: lab-test-up lint typecheck services-up unit lab-tests
+
+# the tests' lab: a running lab is reused; one left stopped (or killed) starts with empty
+# data, so the quiet test's history has no gap and no earlier run's faults
+lab-test-up: $(STAMP)
+	FORESHOCK_LAB_FRESH=auto PYTHON=$(abspath $(BIN)/python) bash infra/lab/lab.sh up
 
 # Real Kafka, Neo4j and OpenSearch on 127.0.0.1 from Maven Central jars (no Docker);
 # the first run downloads the jars into ~/.cache/foreshock-servers (see infra/local/README.md)

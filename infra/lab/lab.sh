@@ -24,7 +24,7 @@ LOG_DIR="$LAB/logs"
 CONF_DIR="$LAB/conf"
 TIMEOUT="${FORESHOCK_LAB_TIMEOUT:-60}" # seconds to wait for each component to answer
 STOP_TIMEOUT="${FORESHOCK_LAB_STOP_TIMEOUT:-30}"
-FRESH="${FORESHOCK_LAB_FRESH:-0}" # 1: wipe the data dirs before `up` (default: reuse them)
+FRESH="${FORESHOCK_LAB_FRESH:-0}" # 1: wipe the data dirs before `up`; auto: if nothing runs; 0: reuse
 LOG_TAG=lab
 # shellcheck source=../common.sh
 source "$HERE/../common.sh"
@@ -122,10 +122,17 @@ is_ours() {
 running_pid() {
     local comp=$1 pf pid
     pf="$(pid_file "$comp")"
-    [[ -f "$pf" ]] || return 0
     pid="$(cat "$pf" 2>/dev/null || true)"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-    if alive "$pid" && is_ours "$pid" "$comp"; then echo "$pid"; fi
+    if [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" && is_ours "$pid" "$comp"; then
+        echo "$pid"
+    elif [[ "$comp" == postgresql ]]; then
+        # A postmaster whose pid file was lost (an interrupted `up`): adopt it.
+        pid="$(head -n 1 "$DATA_DIR/postgresql/postmaster.pid" 2>/dev/null || true)"
+        if [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" && is_ours "$pid" postgresql; then
+            echo "$pid" >"$pf"
+            echo "$pid"
+        fi
+    fi
 }
 
 http_ok() { curl -fsS -m 3 -o /dev/null "$1" 2>/dev/null; }
@@ -334,6 +341,17 @@ init_postgresql_data() {
     install -m 600 -o "$PG_USER" "$HERE/postgresql.conf" "$dir/lab.conf"
 }
 
+# A lab killed without `down` (machine stopped, SIGKILL) leaves postmaster.pid behind with
+# a dead (or, after a reboot, reused) pid. PostgreSQL would replace it itself, but only a
+# moment after pg_ctl returns: remove it first so the pid read below is the new server's.
+remove_stale_postmaster_pid() {
+    local pf="$DATA_DIR/postgresql/postmaster.pid" old
+    [[ -f "$pf" ]] || return 0
+    old="$(head -n 1 "$pf" 2>/dev/null || true)"
+    log "postgresql: removing the stale postmaster.pid of a lab that was not stopped (pid $old)"
+    rm -f "$pf"
+}
+
 seed_postgresql() {
     local dir="$DATA_DIR/postgresql"
     [[ -f "$dir/.foreshock-initialized" ]] && return 0
@@ -402,6 +420,7 @@ launch() {
             ;;
         postgresql)
             init_postgresql_data
+            remove_stale_postmaster_pid
             # pg_ctl starts the postmaster and returns; its pid is in postmaster.pid.
             pg_run env "$(marker_of postgresql)" "$PG_BIN/pg_ctl" start -D "$DATA_DIR/postgresql" \
                 -l "$LOG_DIR/postgresql.log" -W \
@@ -411,10 +430,11 @@ launch() {
             local pid="" _
             for _ in $(seq 1 50); do
                 pid="$(head -n 1 "$DATA_DIR/postgresql/postmaster.pid" 2>/dev/null || true)"
-                [[ "$pid" =~ ^[0-9]+$ ]] && break
+                [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" && is_ours "$pid" postgresql && break
+                pid=""
                 sleep 0.1
             done
-            [[ "$pid" =~ ^[0-9]+$ ]] || die "postgresql: no postmaster.pid; see $LOG_DIR/postgresql.log"
+            [[ "$pid" =~ ^[0-9]+$ ]] || die "postgresql: the server did not start (no live pid in postmaster.pid); see $LOG_DIR/postgresql.log"
             echo "$pid" >"$(pid_file postgresql)"
             echo "$pid"
             ;;
@@ -484,6 +504,17 @@ check_python() {
             "pymysql, psycopg and redis"
 }
 
+# The pids of the lab's components that run (empty: none).
+running_any() {
+    local comp
+    for comp in "${ALL_COMPONENTS[@]}"; do running_pid "$comp"; done
+}
+
+wipe_data() {
+    log "$1: removing $DATA_DIR/* and the fault markers (a new lab, a new history)"
+    rm -rf "${DATA_DIR:?}"/* "$RUN_DIR"/fault-*.json
+}
+
 cmd_up() {
     local comp pid t0 t_all started=0
     t_all="$(now)"
@@ -491,12 +522,18 @@ cmd_up() {
     cmd_install
     check_python
     write_prometheus_config
-    if [[ "$FRESH" == 1 ]]; then
-        [[ -z "$(running_pid mariadb)$(running_pid postgresql)" ]] ||
-            die "FORESHOCK_LAB_FRESH=1 but servers are running: lab.sh down first"
-        log "FORESHOCK_LAB_FRESH=1: removing $DATA_DIR"
-        rm -rf "${DATA_DIR:?}"/*
-    fi
+    case $FRESH in
+        1)
+            [[ -z "$(running_any)" ]] ||
+                die "FORESHOCK_LAB_FRESH=1 but lab components are running: lab.sh down first"
+            wipe_data "FORESHOCK_LAB_FRESH=1"
+            ;;
+        auto) # a running lab is kept; one that is not running starts with empty data
+            if [[ -z "$(running_any)" ]]; then wipe_data "FORESHOCK_LAB_FRESH=auto, no lab running"; fi
+            ;;
+        0) ;;
+        *) die "FORESHOCK_LAB_FRESH must be 0, 1 or auto (got '$FRESH')" ;;
+    esac
     for comp in "$@"; do
         pid="$(running_pid "$comp")"
         if [[ -n "$pid" ]] && answers "$comp"; then

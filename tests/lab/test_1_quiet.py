@@ -24,15 +24,34 @@ from pipelines.sources.logs.tail import LogFiles
 WARM = 300.0
 QUIET = 1800.0
 LAG = 15.0
+GAP = 30.0  # longer without an up scrape of the load generator: the lab was down
 
 
 def _lab_started(config: LabConfig) -> float:
-    """When Prometheus first scraped the load generator (in the last 6 hours)."""
+    """When the load generator's current run began: the first of its unbroken up scrapes.
+
+    An earlier run of the lab whose data was kept (`make lab-up` reuses it) ends at a gap.
+    """
     url = f"{config.prometheus_url}/api/v1/query?" + urlencode({"query": 'up{job="app"}[6h]'})
     with urlopen(url, timeout=10) as r:
         result = json.load(r)["data"]["result"]
     assert result, "the load generator is not scraped"
-    return min(float(s["values"][0][0]) for s in result)
+    return current_run_start(
+        sorted(float(t) for s in result for t, v in s["values"] if v == "1"), max_gap=GAP
+    )
+
+
+def current_run_start(times: list[float], max_gap: float) -> float:
+    """The first of the last stretch of `times` with no gap longer than `max_gap`.
+
+    >>> current_run_start([0.0, 5.0, 10.0, 100.0, 105.0], max_gap=30.0)
+    100.0
+    """
+    assert times, "the load generator was never up"
+    i = len(times) - 1
+    while i > 0 and times[i] - times[i - 1] <= max_gap:
+        i -= 1
+    return times[i]
 
 
 def test_thirty_minutes_of_normal_traffic_open_no_incident(lab: LabConfig, tmp_path: Path) -> None:
