@@ -6,6 +6,9 @@ the incident's activity; an anomaly that links two incidents merges them. A grou
 only *opened* (emitted) once it is credible: at least ``min_series`` anomalous series, or
 one series anomalous for ``single_after`` seconds — a lone blip pages nobody. An incident
 resolves when all its anomalies have closed and ``resolve_after`` seconds passed quietly.
+A group never opened whose anomalies all closed (a blip, a few new log lines) still
+gathers what follows within ``blip_gap`` seconds — a precursor is part of the fault — but
+no later: a blip long past, with calm in between, is not the cause of the next fault.
 Until then it is *recovering*: only a recurrence of one of its own series joins it (a
 flapping symptom pages once), anything else starts a new incident (a new fault right after
 a recovery pages again). Log anomalies (a never-seen error template) join incidents as
@@ -75,6 +78,7 @@ class IncidentGrouper:
         min_series: int = 2,
         single_after: float = 600.0,
         resolve_after: float = 900.0,
+        blip_gap: float = 300.0,
     ) -> None:
         self.graph = graph
         self.ranker = ranker
@@ -83,6 +87,7 @@ class IncidentGrouper:
         self.min_series = min_series
         self.single_after = single_after
         self.resolve_after = resolve_after
+        self.blip_gap = blip_gap
         self._groups: list[_Group] = []
         self.suppressed = 0
 
@@ -91,10 +96,12 @@ class IncidentGrouper:
         return [g.emitted for g in self._groups if g.emitted is not None]
 
     def _near(self, g: _Group, a: Anomaly) -> bool:
-        # an opened incident with anomalies still open is ongoing: anything connected joins
-        latest = (
-            a.onset if g.open_series and g.opened_at is not None else g.last_activity + self.window
-        )
+        if g.open_series and g.opened_at is not None:
+            latest = a.onset  # an ongoing incident: anything connected joins
+        elif not g.open_series and g.opened_at is None:
+            latest = g.last_activity + self.blip_gap  # a blip that passed, or log lines
+        else:
+            latest = g.last_activity + self.window
         if a.onset < g.first_onset - self.window or a.onset > latest:
             return False
         return any(

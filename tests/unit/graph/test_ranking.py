@@ -176,3 +176,29 @@ def test_log_templates_are_evidence_not_incidents() -> None:
     assert top.resource == "db" and top.failure_mode == "connection_exhaustion"
     assert "Too many connections" in top.evidence.log_templates
     assert "a log line of this failure mode" in top.evidence.matched_symptoms
+
+
+def test_a_blip_long_past_does_not_become_the_cause_of_a_new_fault() -> None:
+    # CI, 2026-11-30: a 20-second CPU blip on the host 13 minutes before a broker fault
+    # (calm in between) was kept as an unopened group; the fault's anomalies joined it
+    # and the blip, being earlier, was ranked as the fault's root cause.
+    g = NetworkXGraph(TOPO)
+    grouper = IncidentGrouper(g, RootCauseRanker(g, PACKS))
+    blip = an("h1", 'node_cpu_seconds_total{mode="idle"}', 0, direction="down")
+    assert grouper.process(blip) == []
+    grouper.process(closed(blip, 65))
+    out = grouper.process(an("broker", "kafka_log_log_size", 800))
+    out += grouper.process(an("broker", "kafka_server_brokertopicmetrics_bytesin_total", 805))
+    inc = out[-1]
+    assert inc.resources == ["broker"]
+    assert inc.candidates[0].resource == "broker"
+    for a in inc.anomalies:
+        grouper.process(closed(a, 900))
+    assert [i.status for i in grouper.tick(1900)] == ["resolved"]
+    # a blip right before a fault is part of it: it joins (and the ranker weighs it)
+    precursor = an("h1", 'node_cpu_seconds_total{mode="idle"}', 2000, direction="down")
+    grouper.process(precursor)
+    grouper.process(closed(precursor, 2065))
+    out = grouper.process(an("broker", "kafka_log_log_size", 2200))
+    out += grouper.process(an("broker", "kafka_server_brokertopicmetrics_bytesin_total", 2205))
+    assert out[-1].id != inc.id and out[-1].resources == ["broker", "h1"]
