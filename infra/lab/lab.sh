@@ -510,9 +510,12 @@ running_any() {
     for comp in "${ALL_COMPONENTS[@]}"; do running_pid "$comp"; done
 }
 
+# A new lab, a new history: data, fault markers and the servers' logs (whose old lines
+# would teach a log reader the templates of earlier faults); the install log stays.
 wipe_data() {
-    log "$1: removing $DATA_DIR/* and the fault markers (a new lab, a new history)"
+    log "$1: removing $DATA_DIR/*, the fault markers and the logs in $LOG_DIR"
     rm -rf "${DATA_DIR:?}"/* "$RUN_DIR"/fault-*.json
+    find "$LOG_DIR" -maxdepth 1 -type f ! -name apt-install.log -delete
 }
 
 cmd_up() {
