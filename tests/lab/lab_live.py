@@ -113,9 +113,9 @@ class LivePipeline:
     def wait_settled(self, timeout: float = 1080.0) -> None:
         """Until the backfill is processed and every incident found in it has resolved.
 
-        A fault test measures the detection of a new fault; an incident still recovering
-        from earlier activity (the quiet test's own replay burns a core just before) would
-        absorb a recurrence of its series and, with it, the fault's anomalies.
+        A fault test measures the detection of a new fault, so it starts from a calm state
+        (an incident still recovering could absorb a recurrence of its series and, with
+        it, the fault's anomalies). In CI the backfill is calm and this returns at once.
         """
         deadline = time.time() + timeout
         while time.time() < deadline:
