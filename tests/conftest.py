@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.sources.simulator import simulate
+from foreshock.sim.simulator import simulate
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,9 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
+# the lab's own Python (load generator, fault injection) lives beside this script, not in
+# the installed package
+export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"
 ALL_COMPONENTS=(redis mariadb postgresql node_exporter redis_exporter mysqld_exporter
     postgres_exporter loadgen prometheus)
 
@@ -459,7 +462,7 @@ launch() {
                 --web.listen-address="127.0.0.1:$POSTGRES_EXPORTER_PORT"
             ;;
         loadgen)
-            (cd "$REPO" && spawn loadgen "$PY" -m pipelines.lab.loadgen --port "$APP_PORT")
+            (cd "$REPO" && spawn loadgen "$PY" -m foreshock_lab.loadgen --port "$APP_PORT")
             ;;
         prometheus)
             mkdir -p "$DATA_DIR/prometheus"
@@ -558,7 +561,7 @@ cmd_up() {
     done
     if [[ -n "$(running_pid prometheus)" ]]; then
         log "waiting until Prometheus sees every target up"
-        (cd "$REPO" && "$PY" -m pipelines.lab.faults wait-targets --timeout "$TIMEOUT") ||
+        (cd "$REPO" && "$PY" -m foreshock_lab.faults wait-targets --timeout "$TIMEOUT") ||
             die "some Prometheus targets are not up (lab.sh status; logs in $LOG_DIR)"
     fi
     if [[ $started -eq 0 ]]; then
@@ -591,7 +594,7 @@ stop_many() {
     done
 }
 
-# Processes left by pipelines/lab/faults.py (connection and lock holders): stopped by `down`.
+# Processes left by infra/lab/foreshock_lab/faults.py (connection and lock holders): stopped by `down`.
 stop_fault_holders() {
     local pf name pid
     for pf in "$RUN_DIR"/fault-*.pid; do
@@ -640,12 +643,12 @@ cmd_status() {
     done
     if [[ -n "$(running_pid prometheus)" ]]; then
         echo
-        (cd "$REPO" && "$PY" -m pipelines.lab.faults targets) || rc=3
+        (cd "$REPO" && "$PY" -m foreshock_lab.faults targets) || rc=3
     fi
     local pf
     for pf in "$RUN_DIR"/fault-*.pid; do
         [[ -f "$pf" ]] || continue
-        printf 'fault holder %s running (pid %s): revert with python -m pipelines.lab.faults revert %s\n' \
+        printf 'fault holder %s running (pid %s): revert with python -m foreshock_lab.faults revert %s\n' \
             "$(basename "$pf" .pid | sed 's/^fault-//')" "$(cat "$pf")" \
             "$(basename "$pf" .pid | sed 's/^fault-//')"
     done

@@ -1,6 +1,6 @@
 """River-style conformance checks, run on every detector in the registry.
 
-A new detector registered in :mod:`detectors.registry` is checked here with no new test.
+A new detector registered in :mod:`foreshock.detectors.registry` is checked here with no new test.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from detectors import registry
-from detectors.base import Detector
-from schemas.errors import UnknownNameError
+from foreshock.detectors import registry
+from foreshock.detectors.base import Detector
+from foreshock.schemas.errors import UnknownNameError
 
 Obs = dict[str, float]
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.cli import app
-from pipelines.sources.simulator import fault_names
+from foreshock.cli.app import app
+from foreshock.sim.simulator import fault_names
 
 runner = CliRunner()
 
@@ -195,7 +195,7 @@ def test_schemas_export_writes_valid_json_schema(tmp_path: Path) -> None:
 
 def test_errors_are_one_clear_line_and_exit_code_1(tmp_path: Path) -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "--replay", str(tmp_path)],
+        [sys.executable, "-m", "foreshock.cli.app", "run", "--replay", str(tmp_path)],
         capture_output=True,
         text=True,
         check=False,

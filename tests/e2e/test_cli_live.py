@@ -19,7 +19,7 @@ def foreshock(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-c",
-            "from pipelines.cli import main; main()",
+            "from foreshock.cli.app import main; main()",
             *args,
             "--home",
             str(home),

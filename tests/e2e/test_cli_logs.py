@@ -10,8 +10,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from pipelines.cli import app
-from pipelines.evaluate.loghub import write_system
+from foreshock.cli.app import app
+from foreshock.evaluate.loghub import write_system
 
 runner = CliRunner()
 
@@ -64,7 +64,7 @@ def test_templates_top_and_table(tmp_path: Path) -> None:
 
 def test_missing_file_is_one_clear_error(tmp_path: Path) -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "logs", "templates", "--input", "nope.log"],
+        [sys.executable, "-m", "foreshock.cli.app", "logs", "templates", "--input", "nope.log"],
         capture_output=True,
         text=True,
         check=False,

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from opensearchpy import NotFoundError, OpenSearch
 
-from pipelines.settings import Settings
+from foreshock.pipelines.settings import Settings
 
 
 @pytest.fixture(scope="session")

@@ -16,14 +16,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipelines.cluster import observe, start_worker, wait_done
-from pipelines.embedded import RunResult, run_replay
-from pipelines.kafka_topics import TopicNames
-from pipelines.publish import Published, publish_replay
-from pipelines.settings import Settings
-from pipelines.sources.simulator import simulate
-from schemas.forecast import Forecast
-from schemas.incident import Incident
+from foreshock.pipelines.kafka.topics import TopicNames
+from foreshock.pipelines.runtimes.distributed.cluster import observe, start_worker, wait_done
+from foreshock.pipelines.runtimes.distributed.publish import Published, publish_replay
+from foreshock.pipelines.runtimes.embedded import RunResult, run_replay
+from foreshock.pipelines.settings import Settings
+from foreshock.schemas.forecast import Forecast
+from foreshock.schemas.incident import Incident
+from foreshock.sim.simulator import simulate
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_worker_finds_the_embedded_incidents_and_stores_reports(
         (i.id, "trigger") for i in embedded
     ]
     # reports are searchable in the worker's store
-    from enrichers.sqlite_store import SQLiteReportStore
+    from foreshock.enrichers.stores.sqlite import SQLiteReportStore
 
     with SQLiteReportStore(cluster.home / "reports.sqlite") as store:
         hits = store.search("redis-cache evicted")
@@ -149,7 +149,7 @@ def test_kill_9_mid_replay_loses_nothing_and_pages_once(
     keys = [(x["dedup_key"], x["action"]) for x in lines]
     assert len(keys) == len(set(keys)), f"an alert was sent twice: {keys}"
     assert (embedded[0].id, "trigger") in keys
-    from enrichers.sqlite_store import SQLiteReportStore
+    from foreshock.enrichers.stores.sqlite import SQLiteReportStore
 
     with SQLiteReportStore(cluster.home / "reports.sqlite") as store:
         ids = [r.id for r in store.recent(1000)]
@@ -208,14 +208,14 @@ def test_on_neo4j_and_opensearch_reports_are_searchable_and_history_is_in_the_gr
         pub = publish_replay(replay, c.settings)
         seen = wait_done(c.settings, pub.run, timeout=300)
         assert summary(list(seen.incidents.values())) == summary(embedded)
-        from enrichers.stores import open_store
+        from foreshock.pipelines.backends import open_store
 
         store = open_store(c.settings, c.home)
         deadline = time.monotonic() + 30
         while not (hits := store.search("redis-cache evicted")) and time.monotonic() < deadline:
             time.sleep(1)  # the store agent may still be writing
         assert hits and hits[0].incident_id == embedded[0].id
-        from graph.neo4j_backend import Neo4jGraph
+        from foreshock.graph.backends.neo4j_graph import Neo4jGraph
 
         history = Neo4jGraph.from_settings(c.settings).history()
         past = history.past_incidents("redis-cache")

@@ -11,14 +11,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipelines.sinks.dead_letters import JsonlDeadLetterSink
-from pipelines.sources.logs.kafka_source import (
+from foreshock.pipelines.sinks.dead_letters import JsonlDeadLetterSink
+from foreshock.pipelines.sources.logs.kafka_source import (
     KafkaLogSource,
     LogMessage,
     ensure_log_topic,
     publish_log_lines,
 )
-from schemas.logs import LogRecord
+from foreshock.schemas.logs import LogRecord
 
 
 @pytest.fixture()

@@ -20,18 +20,18 @@ import pytest
 from neo4j import Driver, GraphDatabase
 from typer.testing import CliRunner
 
-from graph.embedded import NetworkXGraph
-from graph.grouping import IncidentGrouper
-from graph.neo4j_backend import Neo4jGraph
-from graph.ranking import RootCauseRanker
-from packs.loader import PackIndex, load_packs
-from pipelines.cli_graph import graph_app
-from pipelines.embedded import run_replay
-from pipelines.settings import Settings
-from pipelines.sources.simulator import DEFAULT_TOPOLOGY, load_topology, simulate
-from schemas.errors import ConfigError
-from schemas.incident import Incident, RootCauseCandidate
-from schemas.topology import Topology
+from foreshock.cli.graph import graph_app
+from foreshock.graph.backends.embedded import NetworkXGraph
+from foreshock.graph.backends.neo4j_graph import Neo4jGraph
+from foreshock.graph.rca.grouping import IncidentGrouper
+from foreshock.graph.rca.ranking import RootCauseRanker
+from foreshock.packs.loader import PackIndex, load_packs
+from foreshock.pipelines.runtimes.embedded import run_replay
+from foreshock.pipelines.settings import Settings
+from foreshock.schemas.errors import ConfigError
+from foreshock.schemas.incident import Incident, RootCauseCandidate
+from foreshock.schemas.topology import Topology
+from foreshock.sim.simulator import DEFAULT_TOPOLOGY, load_topology, simulate
 
 PACKS = PackIndex(load_packs())
 

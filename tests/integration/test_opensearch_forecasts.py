@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from opensearchpy import OpenSearch
 
-from enrichers.opensearch_store import OpenSearchReportStore
-from enrichers.sqlite_store import SQLiteReportStore
-from enrichers.store import ReportStore
-from schemas.forecast import Forecast
+from foreshock.enrichers.stores.base import ReportStore
+from foreshock.enrichers.stores.opensearch import OpenSearchReportStore
+from foreshock.enrichers.stores.sqlite import SQLiteReportStore
+from foreshock.schemas.forecast import Forecast
 
 RUN_PREFIX = f"fs-itfc-{uuid.uuid4().hex[:8]}"
 _indices = itertools.count()

@@ -22,17 +22,17 @@ import pytest
 from opensearchpy import OpenSearch
 from typer.testing import CliRunner
 
-from enrichers.opensearch_store import OpenSearchReportStore, anomaly_id, search_query
-from enrichers.opensearch_templates import index_templates
-from enrichers.sqlite_store import SQLiteReportStore
-from enrichers.store import ReportStore, SearchHit, StoreError
-from enrichers.stores import open_store
-from pipelines.cli_reports import reports_app
-from pipelines.settings import Settings
-from schemas.anomaly import Anomaly
-from schemas.forecast import Forecast
-from schemas.incident import Incident
-from schemas.report import EvidenceRow, RootCauseReport
+from foreshock.cli.reports import reports_app
+from foreshock.enrichers.stores.base import ReportStore, SearchHit, StoreError
+from foreshock.enrichers.stores.opensearch import OpenSearchReportStore, anomaly_id, search_query
+from foreshock.enrichers.stores.opensearch_templates import index_templates
+from foreshock.enrichers.stores.sqlite import SQLiteReportStore
+from foreshock.pipelines.backends import open_store
+from foreshock.pipelines.settings import Settings
+from foreshock.schemas.anomaly import Anomaly
+from foreshock.schemas.forecast import Forecast
+from foreshock.schemas.incident import Incident
+from foreshock.schemas.report import EvidenceRow, RootCauseReport
 
 RUN_PREFIX = f"fs-it-{uuid.uuid4().hex[:8]}"
 _indices = itertools.count()
@@ -423,7 +423,7 @@ def test_incident_upsert_keeps_the_newest_version(store: ReportStore) -> None:
 
 
 def test_incidents_round_trip_with_their_anomalies(store: ReportStore) -> None:
-    from schemas.incident import RootCauseCandidate
+    from foreshock.schemas.incident import RootCauseCandidate
 
     incident = Incident(
         id="inc-5",
@@ -492,7 +492,7 @@ def test_templates_give_the_reports_index_explicit_types(
 def test_ensuring_templates_again_changes_nothing(
     client: OpenSearch, os_store: OpenSearchReportStore
 ) -> None:
-    from enrichers.opensearch_templates import ensure_indices, ensure_templates
+    from foreshock.enrichers.stores.opensearch_templates import ensure_indices, ensure_templates
 
     os_store.put(redis_report())
 

@@ -6,9 +6,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
-
-from pipelines.lab import LabConfig
-from pipelines.lab.faults import revert_all, targets, wait_targets_up
+from foreshock_lab import LabConfig
+from foreshock_lab.faults import revert_all, targets, wait_targets_up
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from packs.loader import PackIndex, load_packs
-from pipelines.lab import LabConfig
-from pipelines.live import LiveResult, run_live
-from pipelines.sources.logs.tail import LogFiles
-from pipelines.sources.prometheus import PrometheusSource
-from pipelines.sources.replay import read_topology
-from schemas.anomaly import Anomaly
-from schemas.incident import Incident
+from foreshock_lab import LabConfig
+
+from foreshock.packs.loader import PackIndex, load_packs
+from foreshock.pipelines.runtimes.live import LiveResult, run_live
+from foreshock.pipelines.sources.logs.tail import LogFiles
+from foreshock.pipelines.sources.prometheus import PrometheusSource
+from foreshock.pipelines.sources.replay import read_topology
+from foreshock.schemas.anomaly import Anomaly
+from foreshock.schemas.incident import Incident
 
 TOPOLOGY = Path(__file__).resolve().parents[2] / "infra" / "lab" / "topology.yaml"
 

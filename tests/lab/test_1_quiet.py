@@ -15,11 +15,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 from urllib.request import urlopen
 
+from foreshock_lab import LabConfig
 from lab_live import log_specs, source
 
-from pipelines.lab import LabConfig
-from pipelines.live import run_live
-from pipelines.sources.logs.tail import LogFiles
+from foreshock.pipelines.runtimes.live import run_live
+from foreshock.pipelines.sources.logs.tail import LogFiles
 
 WARM = 300.0
 QUIET = 1800.0

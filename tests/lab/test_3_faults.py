@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from foreshock_lab import LabConfig
+from foreshock_lab.faults import inject, revert
 from lab_live import LivePipeline
 
-from pipelines.lab import LabConfig
-from pipelines.lab.faults import inject, revert
-from schemas.incident import Incident
+from foreshock.schemas.incident import Incident
 
 WITHIN = 120.0  # seconds from injection to a correct incident
 

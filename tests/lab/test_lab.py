@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from pipelines.lab import LabConfig
-from pipelines.lab.faults import inject, injected, query, revert, scalar, targets
+from foreshock_lab import LabConfig
+from foreshock_lab.faults import inject, injected, query, revert, scalar, targets
 
 EFFECT_TIMEOUT = 60.0
 EXPECTED_JOBS = {"app", "mysqld", "node", "postgres", "redis"}

@@ -4,10 +4,10 @@ import pickle
 
 import numpy as np
 
-from detectors.calibration import TailCalibrator
-from detectors.counters import CounterRates
-from detectors.decision import EpisodeDecider
-from detectors.fleet import RobustBaseline
+from foreshock.detectors.calibration import TailCalibrator
+from foreshock.detectors.counters import CounterRates
+from foreshock.detectors.decision import EpisodeDecider
+from foreshock.detectors.fleet import RobustBaseline
 
 
 def _stream(n: int, series: int, seed: int = 0) -> np.ndarray:

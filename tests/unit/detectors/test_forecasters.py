@@ -7,12 +7,12 @@ import inspect
 import numpy as np
 import pytest
 
-from detectors.forecasters import registry
-from detectors.forecasters.base import FloatArray, Forecaster, Prediction
-from detectors.forecasters.exhaustion import first_crossing, time_to_exhaustion
-from detectors.forecasters.linear_trend import LinearTrend
-from detectors.forecasters.selection import forecast_series, select_model
-from schemas.errors import SchemaError
+from foreshock.detectors.forecasters import registry
+from foreshock.detectors.forecasters.base import FloatArray, Forecaster, Prediction
+from foreshock.detectors.forecasters.exhaustion import first_crossing, time_to_exhaustion
+from foreshock.detectors.forecasters.linear_trend import LinearTrend
+from foreshock.detectors.forecasters.selection import forecast_series, select_model
+from foreshock.schemas.errors import SchemaError
 
 HOUR = 3600.0
 DAY = 86_400.0

@@ -9,7 +9,7 @@ import random
 import pytest
 from river import anomaly, base, preprocessing
 
-from detectors.river_tier import HalfSpaceTreesDetector, LODADetector
+from foreshock.detectors.river_tier import HalfSpaceTreesDetector, LODADetector
 
 
 def _noise(n: int, seed: int = 0) -> list[dict[str, float]]:

@@ -1,0 +1,99 @@
+"""Terminal rendering of run results (rich): incidents, candidates, reports, where things went."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+
+from foreshock.enrichers.narrator import clock
+from foreshock.pipelines.runtimes.embedded import RunResult
+from foreshock.schemas.incident import Incident
+from foreshock.schemas.report import RootCauseReport
+
+
+def candidates_table(incident: Incident, limit: int = 5) -> Table:
+    """Top candidates with the four factors of their score (see docs/design.md)."""
+    t = Table(title="Ranked root-cause candidates", title_justify="left", expand=False)
+    t.add_column("#", justify="right")
+    t.add_column("resource", overflow="fold")
+    t.add_column("failure mode", overflow="fold")
+    t.add_column("score", justify="right")
+    for head in ("dir", "onset", "pack", "str"):
+        t.add_column(head, justify="right")
+    t.add_column("first anomaly")
+    for i, c in enumerate(incident.candidates[:limit], 1):
+        p = c.evidence.parts
+        onset = clock(c.evidence.onset).split(" ")[1] if c.evidence.onset else "—"
+        t.add_row(
+            str(i),
+            f"{c.resource} ({c.kind})",
+            c.failure_mode or "—",
+            f"{c.score:.3f}",
+            f"{p.direction:.2f}",
+            f"{p.onset:.2f}",
+            f"{p.knowledge:.2f}",
+            f"{p.strength:.2f}",
+            onset,
+        )
+    t.caption = (
+        "dir: share of the incident it explains · onset: started first · "
+        "pack: failure-mode match · str: strength"
+    )
+    return t
+
+
+def render_result(
+    console: Console, result: RunResult, report_for: dict[str, RootCauseReport]
+) -> None:
+    summary = (
+        f"[b]{result.samples:,}[/b] samples of [b]{result.series}[/b] series in "
+        f"{result.seconds:.1f} s · [b]{sum(1 for a in result.anomalies if a.state == 'open')}[/b] "
+        f"anomalies → [b]{len(result.incidents)}[/b] incident(s) → "
+        f"[b]{sum(a.action == 'trigger' for a in result.alerts)}[/b] page(s)"
+    )
+    dropped = sum(result.dead_letters.values())
+    if dropped or result.reordered:
+        reasons = ", ".join(f"{n} {r}" for r, n in list(result.dead_letters.items())[:4])
+        summary += (
+            f"\n[yellow]{dropped} row(s) dropped[/yellow]"
+            + (f" ({reasons})" if reasons else "")
+            + (
+                f"; {result.reordered} out-of-order row(s) put back in order"
+                if result.reordered
+                else ""
+            )
+        )
+    console.print(Panel(summary, title="foreshock run", expand=False))
+    if not result.incidents:
+        console.print("[green]No incidents: nothing paged.[/green]")
+    for inc in result.incidents:
+        rc = inc.root_cause
+        head = (
+            f"[b]{inc.id}[/b] · {inc.status} · opened {clock(inc.opened_at)} · "
+            f"{len(inc.anomalies)} anomalies on {len(inc.resources)} resources: "
+            f"{', '.join(inc.resources)}"
+        )
+        if rc:
+            head += (
+                f"\nroot cause: [b red]{rc.resource}[/b red] — {rc.failure_mode or 'unknown mode'}"
+            )
+        console.print(Panel(head, title="incident", expand=False))
+        console.print(candidates_table(inc))
+        report = report_for.get(inc.id)
+        if report is not None:
+            console.print(
+                Panel(Markdown(report.markdown()), title=f"root-cause report {report.id}")
+            )
+    if result.truth and result.truth.get("root_cause"):
+        t = result.truth["root_cause"]
+        console.print(
+            f"[dim]ground truth (truth.json): {t['resource']} — {t['failure_mode']}[/dim]"
+        )
+    console.print(
+        f"reports + incidents: [cyan]{result.store_label or result.store_path}[/cyan] "
+        f"(try: foreshock reports search --home {result.home} <words>)\n"
+        f"alerts: [cyan]{result.alerts_path}[/cyan]\n"
+        f"dead letters: [cyan]{result.dead_letters_path}[/cyan]"
+    )

@@ -1,0 +1,99 @@
+"""``foreshock reports``: search and read stored root-cause reports."""
+
+from __future__ import annotations
+
+from contextlib import closing
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from foreshock.enrichers.narrator import clock
+from foreshock.pipelines.settings import default_home
+
+if TYPE_CHECKING:
+    from foreshock.enrichers.stores.base import ReportStore
+
+reports_app = typer.Typer(help="Search and read root-cause reports.", no_args_is_help=True)
+console = Console()
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option("--home", help="State folder (default $FORESHOCK_HOME or ./.foreshock)."),
+]
+
+
+def _store(home: Path | None) -> ReportStore:
+    """The report store the settings choose (``FORESHOCK_STORE_BACKEND``), for reading."""
+    from foreshock.pipelines.backends import open_store, sqlite_path
+    from foreshock.pipelines.settings import Settings
+    from foreshock.schemas.errors import ConfigError
+
+    settings = Settings.load()
+    home = home or default_home()
+    if settings.store_backend == "sqlite" and not sqlite_path(home).exists():
+        raise ConfigError(
+            f"no report store at {sqlite_path(home)}: run `foreshock demo` or `foreshock run` "
+            "first, or pass --home"
+        )
+    return open_store(settings, home)
+
+
+@reports_app.command("search")
+def search(
+    text: Annotated[list[str], typer.Argument(help="Words to look for (any order).")],
+    limit: Annotated[int, typer.Option(help="Hits to show.")] = 10,
+    home: HomeOpt = None,
+) -> None:
+    """Full-text search over reports (summary, causes, evidence, remediation).
+
+    Example:  foreshock reports search redis evictions
+    """
+    with closing(_store(home)) as store:
+        hits = store.search(" ".join(text), limit=limit)
+    if not hits:
+        console.print("no matching report")
+        raise typer.Exit(0)
+    t = Table()
+    for c in ("report", "incident", "created", "title", "match"):
+        t.add_column(c, overflow="fold")
+    for h in hits:
+        t.add_row(h.report_id, h.incident_id, clock(h.created_at), h.title, h.snippet)
+    console.print(t)
+
+
+@reports_app.command("show")
+def show(
+    report_id: Annotated[
+        str, typer.Argument(help="Report id, or an incident id for its newest report.")
+    ],
+    home: HomeOpt = None,
+) -> None:
+    """Print one report as Markdown."""
+    with closing(_store(home)) as store:
+        report = store.get(report_id)
+    if report is None:
+        from foreshock.schemas.errors import UnknownNameError
+
+        raise UnknownNameError(
+            f"no report or incident {report_id!r} (try `foreshock reports list`)"
+        )
+    console.print(Markdown(report.markdown()))
+
+
+@reports_app.command("list")
+def list_reports(
+    limit: Annotated[int, typer.Option(help="How many.")] = 20, home: HomeOpt = None
+) -> None:
+    """The newest reports."""
+    with closing(_store(home)) as store:
+        reports = store.recent(limit)
+    t = Table()
+    for c in ("report", "created", "root cause", "title"):
+        t.add_column(c, overflow="fold")
+    for r in reports:
+        t.add_row(r.id, clock(r.created_at), r.root_cause_resource, r.title)
+    console.print(t)

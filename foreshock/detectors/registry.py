@@ -1,0 +1,64 @@
+"""Detectors by short name, imported lazily from ``"module:Class"`` paths (Merlion style).
+
+Importing this module imports no detector: a class is imported the first time its name
+is resolved, so the fleet tier never pays for River and vice versa.
+
+Examples
+--------
+>>> names()
+['fleet', 'hst', 'loda']
+>>> resolve("fleet").__name__
+'RobustBaseline'
+>>> create("hst", window_size=100).window_size
+100
+>>> create("nope")
+Traceback (most recent call last):
+...
+foreshock.schemas.errors.UnknownNameError: unknown detector 'nope'; known: fleet, hst, loda
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from foreshock.detectors.base import Detector
+from foreshock.detectors.lazy import resolve_path
+
+__all__ = ["create", "names", "resolve"]
+
+_PATHS: dict[str, str] = {
+    "fleet": "foreshock.detectors.fleet:RobustBaseline",
+    "hst": "foreshock.detectors.river_tier:HalfSpaceTreesDetector",
+    "loda": "foreshock.detectors.river_tier:LODADetector",
+}
+
+
+def names() -> list[str]:
+    """The registered detector names, sorted."""
+    return sorted(_PATHS)
+
+
+def resolve(name: str) -> type:
+    """The detector class registered as ``name`` (imported on first use).
+
+    Raises
+    ------
+    UnknownNameError
+        If ``name`` is not registered; the message lists the known names.
+    """
+    return resolve_path("detector", _PATHS, name)
+
+
+def create(name: str, **params: Any) -> Detector:
+    """A new detector ``name`` built with hyperparameters ``params``.
+
+    Raises
+    ------
+    UnknownNameError
+        If ``name`` is not registered.
+    """
+    cls = resolve(name)
+    detector = cls(**params)
+    if not isinstance(detector, Detector):
+        raise TypeError(f"{cls.__qualname__} does not implement learn_one/score_one")
+    return detector

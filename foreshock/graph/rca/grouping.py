@@ -1,0 +1,223 @@
+"""Incident grouping: anomalies close in time and connected in the graph → one incident.
+
+An anomaly joins an open incident when its resource is within ``max_hops`` of one of the
+incident's resources (ignoring edge direction) and it began within ``window`` seconds of
+the incident's activity; an anomaly that links two incidents merges them. A group is
+only *opened* (emitted) once it is credible: at least ``min_series`` anomalous series, or
+one series anomalous for ``single_after`` seconds — a lone blip pages nobody. An incident
+resolves when all its anomalies have closed and ``resolve_after`` seconds passed quietly.
+A group never opened whose anomalies all closed (a blip, a few new log lines) still
+gathers what follows within ``blip_gap`` seconds — a precursor is part of the fault — but
+no later: a blip long past, with calm in between, is not the cause of the next fault.
+Until then it is *recovering*: only a recurrence of one of its own series joins it (a
+flapping symptom pages once), anything else starts a new incident (a new fault right after
+a recovery pages again). Log anomalies (a never-seen error template) join incidents as
+evidence but neither make one credible nor keep it open.
+
+Each emitted incident carries the ranked root-cause candidates; it is re-emitted with a
+bumped ``version`` when its resources or its top candidates change.
+
+Examples
+--------
+>>> from foreshock.graph.backends.embedded import NetworkXGraph
+>>> from foreshock.graph.rca.ranking import RootCauseRanker
+>>> from foreshock.packs.loader import PackIndex, load_packs
+>>> from foreshock.schemas.anomaly import Anomaly
+>>> from foreshock.schemas.topology import Topology
+>>> g = NetworkXGraph(Topology.model_validate({"nodes": [{"id": "a"}, {"id": "b"}],
+...     "edges": [{"from": "a", "to": "b"}]}))
+>>> grouper = IncidentGrouper(g, RootCauseRanker(g, PackIndex(load_packs())))
+>>> def an(r, t):
+...     return Anomaly(resource=r, metric="m", onset=t, detected_at=t, score=1.0,
+...                    raw_score=9.0, direction="up", value=1.0, baseline=0.0, detector="x")
+>>> grouper.process(an("b", 0.0))
+[]
+>>> [(i.resources, i.root_cause.resource) for i in grouper.process(an("a", 60.0))]
+[(['a', 'b'], 'b')]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from foreshock.graph.backends.base import GraphBackend
+from foreshock.graph.rca.ranking import RootCauseRanker
+from foreshock.schemas.anomaly import Anomaly
+from foreshock.schemas.incident import Incident
+
+
+@dataclass
+class _Group:
+    id: str
+    first_onset: float
+    last_activity: float
+    anomalies: list[Anomaly] = field(default_factory=list)
+    open_series: set[tuple[str, str]] = field(default_factory=set)
+    since: dict[tuple[str, str], float] = field(default_factory=dict)
+    emitted: Incident | None = None
+    opened_at: float | None = None
+    resolved: bool = False
+
+    @property
+    def resources(self) -> set[str]:
+        return {a.resource for a in self.anomalies}
+
+
+class IncidentGrouper:
+    """Stage logic: anomalies in, incidents (opened, updated, resolved) out."""
+
+    def __init__(
+        self,
+        graph: GraphBackend,
+        ranker: RootCauseRanker,
+        max_hops: int = 2,
+        window: float = 1800.0,
+        min_series: int = 2,
+        single_after: float = 600.0,
+        resolve_after: float = 900.0,
+        blip_gap: float = 300.0,
+    ) -> None:
+        self.graph = graph
+        self.ranker = ranker
+        self.max_hops = max_hops
+        self.window = window
+        self.min_series = min_series
+        self.single_after = single_after
+        self.resolve_after = resolve_after
+        self.blip_gap = blip_gap
+        self._groups: list[_Group] = []
+        self.suppressed = 0
+
+    @property
+    def incidents(self) -> list[Incident]:
+        return [g.emitted for g in self._groups if g.emitted is not None]
+
+    def _near(self, g: _Group, a: Anomaly) -> bool:
+        if g.open_series and g.opened_at is not None:
+            latest = a.onset  # an ongoing incident: anything connected joins
+        elif not g.open_series and g.opened_at is None:
+            latest = g.last_activity + self.blip_gap  # a blip that passed, or log lines
+        else:
+            latest = g.last_activity + self.window
+        if a.onset < g.first_onset - self.window or a.onset > latest:
+            return False
+        return any(
+            self.graph.distance(a.resource, r, self.max_hops) is not None for r in g.resources
+        )
+
+    def process(self, a: Anomaly) -> list[Incident]:
+        key = a.series
+        if a.state == "closed":
+            for g in self._groups:
+                if key in g.open_series and not g.resolved:
+                    g.open_series.discard(key)
+                    g.last_activity = max(g.last_activity, a.detected_at)
+            return []
+        live = [g for g in self._groups if not g.resolved and self._near(g, a)]
+        # an opened incident whose anomalies all closed is recovering: until it resolves,
+        # only a recurrence of one of its own series joins it (a flapping symptom pages
+        # once); anything else is a new incident, so a new fault right after a recovery
+        # pages. Groups not opened yet (a blip, log lines) gather connected anomalies.
+        ongoing = [g for g in live if g.open_series or g.opened_at is None]
+        live = ongoing or [g for g in live if key in {x.series for x in g.anomalies}]
+        if not live:
+            digest = hashlib.sha1(f"{a.resource}|{a.metric}|{a.onset:.0f}".encode()).hexdigest()
+            g = _Group(
+                id=f"inc-{int(a.onset)}-{digest[:6]}",
+                first_onset=a.onset,
+                last_activity=a.detected_at,
+            )
+            self._groups.append(g)
+        else:
+            g = live[0]
+            for other in live[1:]:  # the anomaly links them: merge into the oldest
+                g.anomalies += other.anomalies
+                g.open_series |= other.open_series
+                g.since.update(other.since)
+                g.first_onset = min(g.first_onset, other.first_onset)
+                if g.opened_at is None and other.opened_at is not None:
+                    g.opened_at, g.emitted = other.opened_at, other.emitted
+                self._groups.remove(other)
+        g.anomalies.append(a)
+        if a.kind != "log":  # a new log template is evidence, not an ongoing condition:
+            g.open_series.add(key)  # it neither keeps an incident open nor makes it credible
+        g.since.setdefault(key, a.onset)
+        g.first_onset = min(g.first_onset, a.onset)
+        g.last_activity = max(g.last_activity, a.detected_at)
+        return self._emit(g, a.detected_at)
+
+    def _credible(self, g: _Group, now: float) -> bool:
+        if any(a.kind == "predicted_exhaustion" for a in g.anomalies):
+            return True  # already a decision with hysteresis: page with its lead time
+        series = {a.series for a in g.anomalies if a.kind != "log"}
+        if len(series) >= self.min_series:
+            return True
+        return any(now - g.since[s] >= self.single_after for s in g.open_series)
+
+    def _emit(self, g: _Group, now: float) -> list[Incident]:
+        if g.opened_at is None:
+            if not self._credible(g, now):
+                return []
+            g.opened_at = now
+        candidates = self.ranker.rank(g.anomalies)
+        resources = sorted(g.resources)
+        prev = g.emitted
+        if prev is not None:
+            same_top = [c.resource for c in prev.candidates[:3]] == [
+                c.resource for c in candidates[:3]
+            ]
+            if same_top and prev.resources == resources and prev.status == "open":
+                # still refresh the anomalies list silently
+                prev.anomalies = list(g.anomalies)
+                prev.candidates = candidates
+                return []
+        version = 1 if prev is None else prev.version + 1
+        g.emitted = Incident(
+            id=g.id,
+            opened_at=g.opened_at,
+            updated_at=now,
+            status="open",
+            resources=resources,
+            anomalies=list(g.anomalies),
+            candidates=candidates,
+            version=version,
+        )
+        return [g.emitted]
+
+    def tick(self, now: float) -> list[Incident]:
+        out = []
+        for g in self._groups:
+            if g.resolved:
+                continue
+            if g.opened_at is None:
+                if g.open_series and self._credible(g, now):
+                    out += self._emit(g, now)
+                elif not g.open_series and now - g.last_activity >= self.resolve_after:
+                    g.resolved = True
+                    self.suppressed += 1
+                continue
+            if not g.open_series and now - g.last_activity >= self.resolve_after:
+                g.resolved = True
+                assert g.emitted is not None
+                g.emitted = g.emitted.model_copy(
+                    update={
+                        "status": "resolved",
+                        "updated_at": now,
+                        "version": g.emitted.version + 1,
+                    }
+                )
+                out.append(g.emitted)
+        return out
+
+    def snapshot(self) -> bytes:
+        return pickle.dumps((self._groups, self.suppressed))
+
+    def restore(self, state: bytes) -> None:
+        self._groups, self.suppressed = pickle.loads(state)
+
+    def drain(self) -> Iterable[Incident]:
+        """Incidents still open at the end of a finite replay (not resolved)."""
+        return [g.emitted for g in self._groups if g.emitted is not None and not g.resolved]

@@ -1,0 +1,215 @@
+"""Root-cause ranking: which anomalous resource best explains the whole incident.
+
+Each anomalous resource is a candidate. Its score combines four factors, each in [0, 1]:
+
+- **direction** (weight 0.4): the share of the incident's anomalies it explains: its own,
+  those on resources that depend on it (failures travel against dependency edges; a
+  dependency's outage does not explain its dependents' *utilisation* metrics, such as a
+  log that grows), and the effects its pack's failure mode declares on other resources
+  (a Redis that evicts explains the query surge on the database behind its clients);
+- **onset** (0.3): causes start earlier: ``exp(-(onset - first onset) / tau)``;
+- **knowledge** (0.2): how much of the best-matching failure mode of its pack is seen
+  on it (weighted symptoms; a new log template matching one of the mode's log patterns
+  counts as one more symptom of weight :data:`LOG_PATTERN_WEIGHT`);
+- **strength** (0.1): how far its strongest anomaly is from baseline.
+
+The evidence (paths, onsets, matched symptoms, the four parts) goes into the candidate,
+so the report can cite it and a person can check it.
+
+Examples
+--------
+>>> from foreshock.graph.backends.embedded import NetworkXGraph
+>>> from foreshock.packs.loader import PackIndex, load_packs
+>>> from foreshock.schemas.anomaly import Anomaly
+>>> from foreshock.schemas.topology import Topology
+>>> g = NetworkXGraph(Topology.model_validate({"nodes": [{"id": "app", "kind": "service"},
+...     {"id": "cache", "kind": "redis"}], "edges": [{"from": "app", "to": "cache"}]}))
+>>> def an(r, m, onset, z):
+...     return Anomaly(resource=r, metric=m, onset=onset, detected_at=onset + 30, score=1.0,
+...                    raw_score=z, direction="up", value=1.0, baseline=0.0, detector="fleet")
+>>> ranked = RootCauseRanker(g, PackIndex(load_packs())).rank([
+...     an("app", 'http_request_duration_seconds{quantile="0.99"}', 600.0, 9.0),
+...     an("cache", "redis_memory_used_bytes", 0.0, 8.0),
+...     an("cache", "redis_evicted_keys_total", 500.0, 50.0)])
+>>> [(c.resource, c.failure_mode) for c in ranked]
+[('cache', 'memory_exhaustion'), ('app', 'latency_regression')]
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+
+from foreshock.graph.backends.base import GraphBackend
+from foreshock.packs.loader import PackIndex
+from foreshock.packs.model import Effect, FailureMode
+from foreshock.schemas.anomaly import Anomaly
+from foreshock.schemas.incident import CandidateEvidence, RootCauseCandidate, ScoreParts
+
+#: Roles a dependency's failure does not explain on a dependent (they are its own usage).
+INTRINSIC_ROLES = frozenset({"utilisation", "limit"})
+
+WEIGHTS = ScoreParts(direction=0.4, onset=0.3, knowledge=0.2, strength=0.1)
+
+#: Weight of a log line matching a failure mode's pattern, as a symptom of that mode.
+LOG_PATTERN_WEIGHT = 2.0
+_MODE_HINT = "failure_mode:"
+
+
+def log_hints(own: Sequence[Anomaly]) -> set[str]:
+    """Failure modes the log anomalies of a resource point at (``failure_mode:x`` evidence)."""
+    return {
+        e[len(_MODE_HINT) :]
+        for a in own
+        if a.kind == "log"
+        for e in a.evidence
+        if e.startswith(_MODE_HINT)
+    }
+
+
+class RootCauseRanker:
+    """Rank the resources of an incident by how well each explains it.
+
+    Parameters
+    ----------
+    graph
+        Dependency graph backend (embedded or Neo4j: same answers).
+    packs
+        Pack knowledge: failure modes, their symptoms and effects.
+    onset_tau
+        Seconds over which the onset factor decays to 1/e.
+    weights
+        Weights of the four factors.
+    """
+
+    def __init__(
+        self,
+        graph: GraphBackend,
+        packs: PackIndex,
+        onset_tau: float = 180.0,
+        weights: ScoreParts = WEIGHTS,
+    ) -> None:
+        self.graph = graph
+        self.packs = packs
+        self.onset_tau = onset_tau
+        self.weights = weights
+
+    def best_mode(
+        self, resource: str, own: Sequence[Anomaly]
+    ) -> tuple[str | None, float, list[str]]:
+        """Failure mode of the resource's pack best matched by its anomalies."""
+        pack = self.packs.packs.get(self.graph.kind(resource))
+        if pack is None or not own:
+            return None, 0.0, []
+        best: tuple[str | None, float, list[str]] = (None, 0.0, [])
+        hints = log_hints(own)
+        for name, mode in pack.failure_modes.items():
+            total = sum(s.weight for s in mode.symptoms) or 1.0
+            matched = [
+                s for s in mode.symptoms if any(s.matches(a.metric, a.direction) for a in own)
+            ]
+            seen = sum(s.weight for s in matched)
+            labels = [f"{s.metric} {s.direction}" for s in matched]
+            if name in hints:
+                seen, total = seen + LOG_PATTERN_WEIGHT, total + LOG_PATTERN_WEIGHT
+                labels.append("a log line of this failure mode")
+            score = seen / total
+            if score > best[1]:
+                best = (name, score, labels)
+        return best
+
+    def _mode(self, resource: str, name: str | None) -> FailureMode | None:
+        pack = self.packs.packs.get(self.graph.kind(resource))
+        return pack.failure_modes.get(name) if pack and name else None
+
+    def _effect_targets(self, resource: str, effect: Effect) -> set[str]:
+        if effect.relation == "host":
+            targets = self.graph.hosts_of(resource)
+        elif effect.relation == "dependents":
+            targets = self.graph.downstream(resource)
+        else:  # the other dependencies of the resource's clients
+            targets = set()
+            for client in self.graph.downstream(resource):
+                targets |= self.graph.upstream(client)
+            targets.discard(resource)
+        if effect.kind:
+            targets = {t for t in targets if self.graph.kind(t) == effect.kind}
+        return targets
+
+    def _explains(self, cand: str, mode: FailureMode | None, a: Anomaly, below: set[str]) -> bool:
+        if a.resource == cand:
+            return True
+        if a.resource in below and (a.role or "other") not in INTRINSIC_ROLES:
+            return True
+        if mode is not None:
+            for eff in mode.effects:
+                if eff.matches(a.metric, a.direction) and a.resource in self._effect_targets(
+                    cand, eff
+                ):
+                    return True
+        return False
+
+    def rank(self, anomalies: Sequence[Anomaly]) -> list[RootCauseCandidate]:
+        """Candidates sorted best first, each with its evidence."""
+        episodes = [a for a in anomalies if a.state == "open"] or list(anomalies)
+        if not episodes:
+            return []
+        # one vote per series: a flapping series' repeated episodes must not outweigh the
+        # other series (its first episode carries its onset)
+        first_of: dict[tuple[str, str], Anomaly] = {}
+        for a in sorted(episodes, key=lambda a: a.onset):
+            first_of.setdefault(a.series, a)
+        opened = list(first_of.values())
+        by_res: dict[str, list[Anomaly]] = defaultdict(list)
+        for a in opened:
+            by_res[a.resource].append(a)
+        first = min(a.onset for a in opened)
+        out = []
+        for cand, own in by_res.items():
+            mode_name, knowledge, matched = self.best_mode(cand, own)
+            mode = self._mode(cand, mode_name)
+            below = self.graph.downstream(cand)
+            explained = [a for a in opened if self._explains(cand, mode, a, below)]
+            direction = len(explained) / len(opened)
+            onset = min(a.onset for a in own)
+            onset_part = math.exp(-(onset - first) / self.onset_tau)
+            zmax = max(abs(a.raw_score) for a in own)
+            strength = 1.0 - math.exp(-zmax / 10.0)
+            parts = ScoreParts(
+                direction=direction, onset=onset_part, knowledge=knowledge, strength=strength
+            )
+            w = self.weights
+            score = (
+                w.direction * direction
+                + w.onset * onset_part
+                + w.knowledge * knowledge
+                + w.strength * strength
+            )
+            others = sorted({a.resource for a in explained} - {cand})
+            paths = []
+            for r in others:
+                p = self.graph.dependency_path(r, cand)
+                if p:
+                    paths.append(p)
+            out.append(
+                RootCauseCandidate(
+                    resource=cand,
+                    score=round(score, 6),
+                    kind=self.graph.kind(cand),
+                    failure_mode=mode_name,
+                    evidence=CandidateEvidence(
+                        onset=onset,
+                        anomalous_metrics=sorted({a.metric for a in own}),
+                        explained_resources=others,
+                        paths=paths[:8],
+                        matched_symptoms=matched,
+                        log_templates=sorted(
+                            {a.evidence[0] for a in own if a.kind == "log" and a.evidence}
+                        )[:8],
+                        parts=parts,
+                    ),
+                )
+            )
+        out.sort(key=lambda c: (-c.score, c.evidence.onset or 0.0, c.resource))
+        return out

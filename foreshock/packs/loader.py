@@ -1,0 +1,97 @@
+"""Load packs: the built-in ones shipped beside this module, plus user folders.
+
+A pack folder holds a ``pack.yaml``; a user folder given to :func:`load_packs` may hold
+several pack folders. A user pack for a kind that is built in replaces it.
+
+Examples
+--------
+>>> packs = load_packs()
+>>> sorted(packs)[:3]
+['host', 'kafka', 'logs']
+>>> packs["redis"].metric("redis_evicted_keys_total").type
+'counter'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from foreshock.packs.model import MetricSpec, Pack, base_name
+from foreshock.schemas.errors import ConfigError
+
+BUILTIN = Path(__file__).parent
+
+_COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_seconds_total", "_bytes_total")
+
+
+def load_pack(path: Path) -> Pack:
+    """Read and validate one ``pack.yaml``."""
+    try:
+        data = yaml.safe_load(path.read_text())
+        return Pack.model_validate(data)
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"pack {path}: {exc}") from exc
+
+
+@lru_cache(maxsize=8)
+def _builtin() -> tuple[Pack, ...]:
+    return tuple(load_pack(p) for p in sorted(BUILTIN.glob("*/pack.yaml")))
+
+
+def load_packs(extra: Iterable[Path] = ()) -> dict[str, Pack]:
+    """Packs by kind: built-in ones, overridden by packs found under ``extra`` folders."""
+    packs = {p.kind: p for p in _builtin()}
+    for folder in extra:
+        files = [folder] if folder.is_file() else sorted(folder.glob("**/pack.yaml"))
+        for f in files:
+            pack = load_pack(f)
+            packs[pack.kind] = pack
+    return packs
+
+
+def guess_spec(metric: str) -> MetricSpec:
+    """Spec for a metric no pack knows: both directions suspect; counters by name.
+
+    >>> guess_spec("my_app_jobs_total").type, guess_spec("queue_depth").bad
+    ('counter', 'both')
+    """
+    name = base_name(metric)
+    if name.endswith(_COUNTER_SUFFIXES):
+        return MetricSpec(type="counter", role="other", bad="both")
+    return MetricSpec(type="gauge", role="other", bad="both")
+
+
+class PackIndex:
+    """Look up metric specs and failure modes by resource kind, with fallbacks.
+
+    >>> idx = PackIndex(load_packs())
+    >>> idx.spec("mysql", "mysql_global_status_questions").type
+    'counter'
+    >>> idx.spec("other", "whatever").bad
+    'both'
+    """
+
+    def __init__(self, packs: dict[str, Pack]) -> None:
+        self.packs = packs
+        # a metric name is usually unique to one exporter: use it across kinds too
+        self._by_metric: dict[str, MetricSpec] = {}
+        for pack in packs.values():
+            for name, spec in pack.metrics.items():
+                self._by_metric.setdefault(name, spec)
+                self._by_metric.setdefault(base_name(name), spec)
+
+    def spec(self, kind: str, metric: str) -> MetricSpec:
+        pack = self.packs.get(kind)
+        spec = pack.metric(metric) if pack else None
+        if spec is None:
+            spec = self._by_metric.get(metric) or self._by_metric.get(base_name(metric))
+        return spec or guess_spec(metric)
+
+    def known(self, kind: str, metric: str) -> bool:
+        pack = self.packs.get(kind)
+        return bool(pack and pack.metric(metric))

@@ -1,0 +1,196 @@
+"""The embedded pipeline on live telemetry: Prometheus (and log files) → incidents.
+
+:func:`run_live` discovers the topology from Prometheus (merged with the user's YAML),
+backfills, then polls; log records, when log files are given, are released into the
+stream in event-time order behind the metric batches (the metric source lags real time
+by a few seconds, so both are judged on one clock). The stages are the embedded ones:
+forecast, logs, detect, correlate, enrich, alert; reports and incidents go to the
+store the settings choose, pages to the alert sink, and every record to ``on_event``.
+
+It runs until ``stop()`` is true, ``duration`` seconds of wall time have passed, or the
+process is interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from foreshock.enrichers.narrator import OfflineNarrator
+from foreshock.graph.backends.embedded import NetworkXGraph
+from foreshock.packs.loader import PackIndex, load_packs
+from foreshock.pipelines.backends import open_store
+from foreshock.pipelines.runtimes.queues import EmbeddedRuntime
+from foreshock.pipelines.settings import Settings
+from foreshock.pipelines.sinks.alerts import AlertSink, JsonlAlertSink
+from foreshock.pipelines.sources.prometheus import PrometheusSource
+from foreshock.pipelines.stages.alerting import AlertStage
+from foreshock.pipelines.stages.correlate import CorrelateStage
+from foreshock.pipelines.stages.detect import DetectStage
+from foreshock.pipelines.stages.enrich import EnrichStage
+from foreshock.schemas.alert import AlertEvent
+from foreshock.schemas.anomaly import Anomaly
+from foreshock.schemas.forecast import Forecast
+from foreshock.schemas.incident import Incident
+from foreshock.schemas.logs import LogRecord
+from foreshock.schemas.metrics import MetricBatch
+from foreshock.schemas.report import RootCauseReport
+from foreshock.schemas.topology import Topology
+
+__all__ = ["LiveResult", "LogPoller", "Pollers", "run_live"]
+
+
+class LogPoller(Protocol):
+    """Anything that returns the log records that arrived since the last call."""
+
+    def poll(self) -> list[LogRecord]: ...
+
+
+class Pollers:
+    """Several log pollers as one (log files and a Kafka logs topic, say)."""
+
+    def __init__(self, *pollers: LogPoller) -> None:
+        self.pollers = pollers
+
+    def poll(self) -> list[LogRecord]:
+        return [r for p in self.pollers for r in p.poll()]
+
+
+@dataclass
+class LiveResult:
+    """What a live run produced."""
+
+    home: Path
+    topology: Topology
+    batches: int = 0
+    samples: int = 0
+    log_records: int = 0
+    anomalies: list[Anomaly] = field(default_factory=list)
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    reports: list[RootCauseReport] = field(default_factory=list)
+    alerts: list[AlertEvent] = field(default_factory=list)
+    forecasts: list[Forecast] = field(default_factory=list)
+    first_ts: float | None = None
+    last_ts: float | None = None
+
+
+async def _window(source: PrometheusSource, start: float, end: float) -> AsyncIterator[Any]:
+    for batch in await asyncio.to_thread(source.fetch, start, end):
+        yield batch
+
+
+async def _merged(
+    source: PrometheusSource,
+    logs: LogPoller | None,
+    stop: Callable[[], bool],
+    window: tuple[float, float] | None = None,
+) -> AsyncIterator[Any]:
+    pending: list[LogRecord] = []
+    batches = _window(source, *window) if window else source.stream(stop)
+    async for batch in batches:
+        if logs is not None:
+            pending += logs.poll()
+            pending.sort(key=lambda r: r.timestamp)
+            ready = [r for r in pending if r.timestamp <= batch.timestamp]
+            pending = pending[len(ready) :]
+            for rec in ready:
+                yield rec
+        yield batch
+
+
+def run_live(
+    source: PrometheusSource,
+    home: Path,
+    settings: Settings | None = None,
+    logs: LogPoller | None = None,
+    stop: Callable[[], bool] | None = None,
+    duration: float | None = None,
+    on_event: Callable[[Any], None] | None = None,
+    alert_sink: AlertSink | None = None,
+    forecast: bool = True,
+    window: tuple[float, float] | None = None,
+) -> LiveResult:
+    """Run the pipeline on a live Prometheus source until stopped; see the module doc.
+
+    With ``window=(start, end)`` (epoch seconds) it reads that stretch of Prometheus'
+    history instead, once, and returns: the same stages judging the past.
+    """
+    settings = settings or Settings.load()
+    home.mkdir(parents=True, exist_ok=True)
+    disc = source.discovery or source.discover()
+    topology = disc.topology
+    result = LiveResult(home=home, topology=topology)
+    packs = load_packs()
+    index = PackIndex(packs)
+    kinds = topology.kinds()
+    store = open_store(settings, home)
+    sink = alert_sink or JsonlAlertSink(home / "alerts.jsonl")
+    deadline = None if duration is None else time.monotonic() + duration
+
+    def should_stop() -> bool:
+        if deadline is not None and time.monotonic() >= deadline:
+            return True
+        return bool(stop and stop())
+
+    def deliver(msg: Any) -> None:
+        if isinstance(msg, Anomaly):
+            result.anomalies.append(msg)
+        elif isinstance(msg, Incident):
+            result.incidents[msg.id] = msg
+            store.put_incident(msg)
+        elif isinstance(msg, RootCauseReport):
+            result.reports.append(msg)
+            store.put(msg)
+        elif isinstance(msg, AlertEvent):
+            if not sink.send(msg):
+                return
+            result.alerts.append(msg)
+        elif isinstance(msg, Forecast):
+            result.forecasts.append(msg)
+            store.put_forecasts([msg])
+        if on_event is not None:
+            on_event(msg)
+
+    def counted(batch: MetricBatch) -> None:
+        result.batches += 1
+        result.samples += len(batch)
+        result.first_ts = batch.timestamp if result.first_ts is None else result.first_ts
+        result.last_ts = batch.timestamp
+
+    chain: list[tuple[Any, tuple[type, ...]]] = []
+    if forecast:
+        from foreshock.pipelines.stages.forecast import ForecastStage
+
+        chain.append((ForecastStage(kinds=kinds, packs=index), (MetricBatch,)))
+    if logs is not None:
+        from foreshock.pipelines.stages.logs import LogStage
+
+        chain.append((LogStage(kinds=kinds, packs=index), (LogRecord,)))
+    alerting = AlertStage()
+    chain += [
+        (DetectStage(kinds=kinds, packs=index), (MetricBatch,)),
+        (CorrelateStage(NetworkXGraph(topology), index), (Anomaly,)),
+        (EnrichStage(OfflineNarrator(packs)), (Incident,)),
+        (alerting, (Incident,)),
+    ]
+    runtime = EmbeddedRuntime(chain, deliver, on_batch=counted)
+
+    async def items() -> AsyncIterator[Any]:
+        async for item in _merged(source, logs, should_stop, window):
+            if isinstance(item, LogRecord):
+                result.log_records += 1
+            yield item
+
+    try:
+        asyncio.run(runtime.run(items()))
+        for event in alerting.flush():
+            deliver(event)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+    return result

@@ -1,0 +1,94 @@
+"""Settings: backends and endpoints, from a TOML file and ``FORESHOCK_*`` environment variables.
+
+Precedence: defaults < ``foreshock.toml`` (``$FORESHOCK_CONFIG``, else ``./foreshock.toml``
+if present) < environment variables (``FORESHOCK_<FIELD>`` in upper case, e.g.
+``FORESHOCK_GRAPH_BACKEND=neo4j``). Anything global can also be passed in explicitly:
+tests build their own :class:`Settings`.
+
+Examples
+--------
+>>> s = Settings.load(env={"FORESHOCK_STORE_BACKEND": "opensearch"}, config=None)
+>>> s.store_backend, s.graph_backend, s.kafka_bootstrap
+('opensearch', 'embedded', '127.0.0.1:9092')
+>>> str(default_home({"FORESHOCK_HOME": "/tmp/fs-doc"}))
+'/tmp/fs-doc'
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from foreshock.schemas.errors import ConfigError
+
+
+class Settings(BaseModel):
+    """Every setting foreshock reads, with its default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    home: Path = Field(default=Path(".foreshock"), description="State folder of embedded mode.")
+    graph_backend: Literal["embedded", "neo4j"] = "embedded"
+    store_backend: Literal["sqlite", "opensearch"] = "sqlite"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = "foreshock"
+    kafka_partitions: int = Field(default=4, ge=1)
+    neo4j_uri: str = "bolt://127.0.0.1:7687"
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = ""
+    neo4j_database: str = "neo4j"
+    opensearch_url: str = "http://127.0.0.1:9200"
+    opensearch_index_prefix: str = "foreshock"
+    opensearch_user: str = ""
+    opensearch_password: str = ""
+    forecast: bool = Field(
+        default=True,
+        description="Run the forecast stage (capacity forecasts, predicted exhaustion).",
+    )
+
+    @classmethod
+    def load(
+        cls, env: Mapping[str, str] | None = None, config: Path | Literal["auto"] | None = "auto"
+    ) -> Settings:
+        """Defaults, then the TOML file, then ``FORESHOCK_*`` variables of ``env``."""
+        env = os.environ if env is None else env
+        data: dict[str, Any] = {}
+        path: Path | None
+        if config == "auto":
+            path = Path(env["FORESHOCK_CONFIG"]) if "FORESHOCK_CONFIG" in env else None
+            if path is None and Path("foreshock.toml").is_file():
+                path = Path("foreshock.toml")
+        else:
+            path = config
+        if path is not None:
+            try:
+                data.update(tomllib.loads(path.read_text()).get("foreshock", {}))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"config {path}: {exc}") from exc
+        for name in cls.model_fields:
+            key = f"FORESHOCK_{name.upper()}"
+            if key in env:
+                data[name] = env[key]
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(f"invalid settings: {exc}") from exc
+
+    def masked(self) -> dict[str, Any]:
+        """Settings as a dict with secrets masked (for ``foreshock config show``)."""
+        out = self.model_dump(mode="json")
+        for k in out:
+            if "password" in k and out[k]:
+                out[k] = "****"
+        return out
+
+
+def default_home(env: Mapping[str, str] | None = None) -> Path:
+    """``$FORESHOCK_HOME``, else ``./.foreshock`` (reports, alerts, dead letters)."""
+    env = os.environ if env is None else env
+    return Path(env.get("FORESHOCK_HOME", ".foreshock"))

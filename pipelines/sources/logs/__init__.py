@@ -1,3 +1,0 @@
-"""Log sources: follow files (:mod:`.tail`) or a Kafka topic (:mod:`.kafka_source`), parse
-each server's header (:mod:`.formats`) and hand :class:`~schemas.logs.LogRecord` s to the
-log stage (:mod:`pipelines.stages.logs`). User docs: ``docs/logs-source.md``."""
