@@ -20,9 +20,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/foreshock demo
 
+# style, the package's layers (import-linter contracts in pyproject.toml: no upward import,
+# no cycle), no unsafe load/exec/shell (bandit), no missing or unused dependency (deptry)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/bandit -c pyproject.toml -q -r foreshock
+	$(BIN)/deptry foreshock
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -33,19 +33,6 @@ class CapacityForecast:
         return math.inf if p50 is None else p50 - self.forecast.made_at
 
 
-def parse_duration(text: str) -> float:
-    """``7d``, ``36h``, ``90m``, ``3600`` → seconds.
-
-    >>> parse_duration("7d"), parse_duration("90m"), parse_duration("3600")
-    (604800.0, 5400.0, 3600.0)
-    """
-    units = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
-    text = text.strip().lower()
-    if text and text[-1] in units:
-        return float(text[:-1]) * units[text[-1]]
-    return float(text)
-
-
 def forecast_replay(
     folder: Path,
     horizon_s: float = 7 * 86400.0,
@@ -63,24 +50,17 @@ def forecast_replay(
     )
     for b in rep.batches:
         stage.process(b)
-    out: list[CapacityForecast] = []
     if not rep.batches:
-        return out
-    now = rep.batches[-1].timestamp
-    for s in stage._series.values():
-        if resource and s.resource != resource:
-            continue
-        if metric and s.metric != metric and not s.metric.startswith(metric + "{"):
-            continue
-        stage._add(s, now + stage.bucket_s, math.nan)  # close the last bucket
-        s.total, s.count = 0.0, 0
-        if len(s.times) < stage.min_points:
-            continue
-        fc = stage._forecast(s, now)
-        if fc is None:
-            continue
-        out.append(
-            CapacityForecast(fc, np.asarray(s.times), np.asarray(s.values), s.unit, s.danger)
-        )
+        return []
+
+    def keep(r: str, m: str) -> bool:
+        if resource and r != resource:
+            return False
+        return not metric or m == metric or m.startswith(metric + "{")
+
+    out = [
+        CapacityForecast(s.forecast, s.times, s.values, s.unit, s.danger)
+        for s in stage.forecast_now(rep.batches[-1].timestamp, keep)
+    ]
     out.sort(key=lambda c: (c.left_s, c.forecast.resource, c.forecast.metric))
     return out

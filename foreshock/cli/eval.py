@@ -19,51 +19,6 @@ console = Console()
 err = Console(stderr=True)
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``1-10`` or ``1,3,5`` → list of seeds.
-
-    >>> parse_seeds("1-3"), parse_seeds("4,7")
-    ([1, 2, 3], [4, 7])
-    """
-    out: list[int] = []
-    for part in text.split(","):
-        if "-" in part:
-            a, b = part.split("-", 1)
-            out += list(range(int(a), int(b) + 1))
-        elif part.strip():
-            out.append(int(part))
-    return out
-
-
-def _one(fault: str, seed: int, hours: float, tmp: Path) -> dict[str, Any]:
-    from foreshock.pipelines.runtimes.embedded import run_replay
-    from foreshock.sim.simulator import simulate
-
-    folder = simulate(fault, seed=seed, hours=hours).write(tmp / f"{fault}-{seed}")
-    res = run_replay(folder, tmp / f"home-{fault}-{seed}")
-    truth = res.truth or {}
-    true_root = (truth.get("root_cause") or {}).get("resource")
-    true_mode = (truth.get("root_cause") or {}).get("failure_mode")
-    incs = res.incidents
-    rank = None
-    mode_ok = False
-    if incs and true_root:
-        # the incident that holds the true root cause (or the first one)
-        inc = next((i for i in incs if true_root in i.resources), incs[0])
-        names = [c.resource for c in inc.candidates]
-        rank = names.index(true_root) + 1 if true_root in names else None
-        mode_ok = bool(inc.candidates and inc.candidates[0].failure_mode == true_mode)
-    return {
-        "fault": fault,
-        "seed": seed,
-        "incidents": len(incs),
-        "alerts": sum(a.action == "trigger" for a in res.alerts),
-        "rank": rank,
-        "mode_ok": mode_ok,
-        "anomalies": sum(a.state == "open" for a in res.anomalies),
-    }
-
-
 @eval_app.command("rca")
 def rca(
     faults: Annotated[str, typer.Option(help="Comma-separated fault names, or 'all'.")] = "all",
@@ -73,6 +28,7 @@ def rca(
 ) -> None:
     """Root-cause accuracy: every fault × seed, top-1 / top-3 rank of the true root cause,
     incidents and pages per run (one is right), failure-mode accuracy."""
+    from foreshock.evaluate.simulated import parse_seeds, run_one, summarise
     from foreshock.sim.simulator import fault_names
 
     names = fault_names() if faults == "all" else faults.split(",")
@@ -86,9 +42,9 @@ def rca(
             task = prog.add_task("fault × seed runs", total=total)
             for f in names:
                 for s in seed_list:
-                    rows.append(_one(f, s, hours, Path(d)))
+                    rows.append(run_one(f, s, hours, Path(d)))
                     prog.advance(task)
-    summary = _summarise(rows)
+    summary = summarise(rows)
     if as_json:
         sys.stdout.write(json.dumps({"runs": rows, "summary": summary}, indent=2) + "\n")
         return
@@ -118,24 +74,6 @@ def rca(
     console.print(t)
 
 
-def _summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    def stats(rs: list[dict[str, Any]]) -> dict[str, Any]:
-        n = len(rs) or 1
-        return {
-            "runs": len(rs),
-            "top1": sum(r["rank"] == 1 for r in rs) / n,
-            "top3": sum(r["rank"] is not None and r["rank"] <= 3 for r in rs) / n,
-            "mode": sum(r["mode_ok"] for r in rs) / n,
-            "one_incident": sum(r["incidents"] == 1 for r in rs) / n,
-            "one_page": sum(r["alerts"] == 1 for r in rs) / n,
-        }
-
-    by: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        by.setdefault(r["fault"], []).append(r)
-    return {"by_fault": {f: stats(rs) for f, rs in by.items()}, "all": stats(rows)}
-
-
 @eval_app.command("quiet")
 def quiet(
     seeds: Annotated[str, typer.Option(help="Seeds, e.g. 1-10.")] = "1-10",
@@ -143,10 +81,12 @@ def quiet(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """False pages: quiet fleets (fault none) must open zero incidents."""
+    from foreshock.evaluate.simulated import parse_seeds, run_one
+
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for s in parse_seeds(seeds):
-            rows.append(_one("none", s, hours, Path(d)))
+            rows.append(run_one("none", s, hours, Path(d)))
     if as_json:
         sys.stdout.write(json.dumps({"runs": rows}, indent=2) + "\n")
         return
@@ -202,57 +142,6 @@ def nab(
     console.print(result.to_table())
 
 
-def _exhaustion_run(fault: str, seed: int, hours: float, tmp: Path) -> dict[str, Any]:
-    from foreshock.pipelines.runtimes.embedded import run_replay
-    from foreshock.sim.simulator import simulate
-
-    folder = simulate(fault, seed=seed, hours=hours).write(tmp / f"{fault}-{seed}")
-    res = run_replay(folder, tmp / f"home-{fault}-{seed}")
-    truth = res.truth or {}
-    predicted = [a for a in res.anomalies if a.kind == "predicted_exhaustion" and a.state == "open"]
-    row: dict[str, Any] = {
-        "fault": fault,
-        "seed": seed,
-        "predicted": len(predicted),
-        "forecasts": len(res.forecasts),
-    }
-    cap = truth.get("capacity_series")
-    if not cap:
-        return row
-    exh = float(truth["exhaustion_at"])
-    mine = [a for a in predicted if (a.resource, a.metric) == (cap["resource"], cap["metric"])]
-    first = min(mine, key=lambda a: a.detected_at) if mine else None
-    # pages of incidents that involve the exhausting resource
-    triggers = [
-        e.timestamp
-        for e in res.alerts
-        if e.action == "trigger" and cap["resource"] in e.details.get("resources", "").split(", ")
-    ]
-    row.update(exhaustion_at=exh, lead_min=None, alert_lead_min=None, covered=None)
-    if first is not None:
-        row["lead_min"] = (exh - first.detected_at) / 60
-        fc = next(
-            (
-                f
-                for f in res.forecasts
-                if f.made_at == first.detected_at
-                and (f.resource, f.metric) == (cap["resource"], cap["metric"])
-            ),
-            None,
-        )
-        if fc is not None and fc.exhaustion_p10 is not None:
-            hi = fc.exhaustion_p90 if fc.exhaustion_p90 is not None else float("inf")
-            row["covered"] = fc.exhaustion_p10 <= exh <= hi
-            row["interval_h"] = [
-                (fc.exhaustion_p10 - first.detected_at) / 3600,
-                (hi - first.detected_at) / 3600,
-            ]
-            row["model"] = fc.model
-    if triggers:
-        row["alert_lead_min"] = (exh - min(triggers)) / 60
-    return row
-
-
 @eval_app.command("exhaustion")
 def exhaustion(
     seeds: Annotated[str, typer.Option(help="Seeds, e.g. 1-10.")] = "1-10",
@@ -262,26 +151,19 @@ def exhaustion(
 ) -> None:
     """Predictive alerts: lead time before the true exhaustion, 80% interval coverage, and
     no predicted-exhaustion alert on quiet runs."""
+    from foreshock.evaluate.exhaustion import exhaustion_run, exhaustion_summary
+    from foreshock.evaluate.simulated import parse_seeds
     from foreshock.sim.faults import GRADUAL
 
     rows, quiet_rows = [], []
     with tempfile.TemporaryDirectory() as d:
         for f in GRADUAL:
             for s in parse_seeds(seeds):
-                rows.append(_exhaustion_run(f, s, hours, Path(d)))
+                rows.append(exhaustion_run(f, s, hours, Path(d)))
         if quiet_hours > 0:
             for s in parse_seeds(seeds):
-                quiet_rows.append(_exhaustion_run("none", s, quiet_hours, Path(d)))
-    n = len(rows) or 1
-    summary = {
-        "runs": len(rows),
-        "lead_ge_30min": sum(1 for r in rows if (r.get("alert_lead_min") or -1) >= 30) / n,
-        "predicted_runs": sum(1 for r in rows if r.get("lead_min") is not None) / n,
-        "predicted_lead_ge_30min": sum(1 for r in rows if (r.get("lead_min") or -1) >= 30) / n,
-        "covered_80": sum(1 for r in rows if r.get("covered")) / n,
-        "quiet_runs_with_prediction": sum(1 for r in quiet_rows if r["predicted"] > 0),
-        "quiet_runs": len(quiet_rows),
-    }
+                quiet_rows.append(exhaustion_run("none", s, quiet_hours, Path(d)))
+    summary = exhaustion_summary(rows, quiet_rows)
     if as_json:
         sys.stdout.write(
             json.dumps({"runs": rows, "quiet": quiet_rows, "summary": summary}, indent=2) + "\n"

@@ -13,14 +13,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
-import yaml
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from foreshock.schemas.errors import ConfigError, SchemaError, UnknownNameError
-from foreshock.schemas.topology import Topology
+from foreshock.schemas.errors import UnknownNameError
 
 if TYPE_CHECKING:
     from foreshock.graph.backends.neo4j_graph import Neo4jGraph
@@ -36,21 +33,13 @@ def _connect() -> Neo4jGraph:
     from foreshock.graph.backends.neo4j_graph import Neo4jGraph
     from foreshock.pipelines.settings import Settings
 
-    return Neo4jGraph.from_settings(Settings.load())
-
-
-def read_topology(path: Path) -> Topology:
-    """A topology file (``{nodes: [{id, kind}], edges: [{from, to, type}]}``) or a replay
-    folder holding ``topology.yaml``."""
-    file = path / "topology.yaml" if path.is_dir() else path
-    if not file.is_file():
-        raise ConfigError(f"no topology at {file}: pass a topology.yaml or a replay folder")
-    try:
-        data = yaml.safe_load(file.read_text()) or {}
-        return Topology.model_validate(data)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        first = str(exc).splitlines()
-        raise SchemaError(f"{file}: invalid topology: {' '.join(first[:3])}") from exc
+    settings = Settings.load()
+    return Neo4jGraph.connect(
+        settings.neo4j_uri,
+        settings.neo4j_user,
+        settings.neo4j_password,
+        settings.neo4j_database,
+    )
 
 
 @graph_app.command("load")
@@ -59,8 +48,10 @@ def load(
 ) -> None:
     """Upsert a topology into Neo4j (loading the same file twice changes nothing).
 
-    Example:  foreshock graph load pipelines/sources/fleet.yaml
+    Example:  foreshock graph load /tmp/r4   (a replay folder, or its topology.yaml)
     """
+    from foreshock.pipelines.sources.replay import read_topology
+
     topology = read_topology(file)
     with _connect() as graph:
         graph.load(topology)

@@ -8,34 +8,18 @@ from typing import Any
 import orjson
 from rich.console import Console
 
+from foreshock.cli.common import parse_duration
+from foreshock.pipelines.settings import Settings
 from foreshock.schemas.errors import ConfigError
 
-__all__ = ["parse_duration", "run_prometheus"]
-
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in ``"90"``, ``"90s"``, ``"15m"``, ``"2h"`` or ``"1d"``.
-
-    Examples
-    --------
-    >>> parse_duration("15m"), parse_duration("90")
-    (900.0, 90.0)
-    """
-    t = text.strip().lower()
-    try:
-        if t and t[-1] in _UNITS:
-            return float(t[:-1]) * _UNITS[t[-1]]
-        return float(t)
-    except ValueError:
-        raise ConfigError(f"not a duration: {text!r} (use e.g. 90s, 15m, 2h)") from None
+__all__ = ["run_prometheus"]
 
 
 def run_prometheus(
     url: str,
     home: Path,
     console: Console,
+    settings: Settings,
     topology: Path | None = None,
     logs: list[str] | None = None,
     logs_topic: bool = False,
@@ -45,7 +29,7 @@ def run_prometheus(
     as_json: bool = False,
 ) -> None:
     """Discover, backfill, poll; print incidents as they open and a summary at the end."""
-    from foreshock.packs.loader import PackIndex, load_packs
+    from foreshock.pipelines.assembly import load_settings_packs
     from foreshock.pipelines.runtimes.live import run_live
     from foreshock.pipelines.sources.prometheus import PrometheusSource
     from foreshock.pipelines.sources.replay import read_topology
@@ -54,7 +38,7 @@ def run_prometheus(
     user = read_topology(topology) if topology else None
     source = PrometheusSource(
         url,
-        PackIndex(load_packs()),
+        load_settings_packs(settings),
         user_topology=user,
         step=parse_duration(step),
         backfill=parse_duration(backfill),
@@ -83,15 +67,13 @@ def run_prometheus(
 
         pollers.append(LogFiles(logs))
     if logs_topic:
-        from foreshock.pipelines.settings import Settings
         from foreshock.pipelines.sinks.dead_letters import JsonlDeadLetterSink
         from foreshock.pipelines.sources.logs.kafka_source import KafkaLogSource
 
-        s = Settings.load()
         pollers.append(
             KafkaLogSource(
-                s.kafka_bootstrap,
-                prefix=s.kafka_topic_prefix,
+                settings.kafka_bootstrap,
+                prefix=settings.kafka_topic_prefix,
                 dead_letters=JsonlDeadLetterSink(home / "dead_letters.jsonl"),
             )
         )
@@ -122,6 +104,7 @@ def run_prometheus(
     result = run_live(
         source,
         home,
+        settings,
         logs=poller,
         duration=limit,
         on_event=show,

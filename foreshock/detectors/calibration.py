@@ -65,8 +65,6 @@ class TailCalibrator:
         The raw scores are z-scores: a calibrated score never exceeds the prior's.
     """
 
-    normal_ceiling: bool = False  # (a class default too: snapshots of older versions)
-
     def __init__(
         self,
         bins: int = 256,
@@ -144,9 +142,19 @@ class TailCalibrator:
         lo_e, hi_e = self._edges[i - 1], self._edges[i]
         return float(lo_e * (hi_e / lo_e) ** frac)
 
-    def snapshot(self) -> dict[str, Any]:
-        return {"counts": self._counts.tolist(), "total": self._total}
+    def params(self) -> dict[str, Any]:
+        """The hyperparameters, as passed to the constructor."""
+        names = ("bins", "low", "high", "tail_quantile", "halflife", "min_count")
+        return {**{n: getattr(self, n) for n in names}, "normal_ceiling": self.normal_ceiling}
 
-    def restore(self, state: dict[str, Any]) -> None:
-        self._counts = np.asarray(state["counts"], dtype=np.float64)
+    def state_dict(self) -> dict[str, Any]:
+        """The learned histogram (plain data)."""
+        return {"counts": self._counts, "total": self._total}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the learned histogram by one from :meth:`state_dict`."""
+        counts = np.asarray(state["counts"], dtype=np.float64)
+        if counts.shape != self._counts.shape:
+            raise ValueError(f"calibrator state has {counts.size} bins, not {self._counts.size}")
+        self._counts = counts.copy()
         self._total = float(state["total"])

@@ -18,6 +18,8 @@ array([2.])
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from foreshock.detectors.base import FloatArray, IntArray
@@ -74,3 +76,15 @@ class CounterRates:
 
     def state_bytes(self) -> int:
         return int(self._last_v.nbytes + self._last_t.nbytes)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Last value and time of every counter (arrays)."""
+        return {"last_v": self._last_v, "last_t": self._last_t}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the state by one from :meth:`state_dict`."""
+        last_v = np.asarray(state["last_v"], dtype=np.float64)
+        last_t = np.asarray(state["last_t"], dtype=np.float64)
+        if last_v.shape != last_t.shape:
+            raise ValueError("counter state: arrays of different lengths")
+        self._last_v, self._last_t = last_v.copy(), last_t.copy()

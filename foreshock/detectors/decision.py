@@ -24,6 +24,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from foreshock.detectors.base import FloatArray, IntArray
@@ -92,3 +94,32 @@ class EpisodeDecider:
 
     def state_bytes(self) -> int:
         return int(self._run.nbytes + self._quiet.nbytes + self._onset.nbytes + self._active.nbytes)
+
+    def params(self) -> dict[str, Any]:
+        """The hyperparameters, as passed to the constructor."""
+        return {
+            "confirm": self.confirm,
+            "onset": self.onset,
+            "persist": self.persist,
+            "cool": self.cool,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Per-series run, quiet and onset counters and the open episodes (arrays)."""
+        return {
+            "run": self._run,
+            "quiet": self._quiet,
+            "onset": self._onset,
+            "active": self._active,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the state by one from :meth:`state_dict`."""
+        arrays = [np.asarray(state[k]) for k in ("run", "quiet", "onset", "active")]
+        if len({a.shape for a in arrays}) != 1:
+            raise ValueError("decider state: arrays of different lengths")
+        run, quiet, onset, active = arrays
+        self._run = run.astype(np.float64)
+        self._quiet = quiet.astype(np.float64)
+        self._onset = onset.astype(np.float64)
+        self._active = active.astype(bool)

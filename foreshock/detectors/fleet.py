@@ -36,6 +36,20 @@ from foreshock.detectors.base import FloatArray, IntArray
 _HOURS = 24
 
 
+_PARAMS = (
+    "level_halflife",
+    "scale_halflife",
+    "season_halflife",
+    "season_after",
+    "clip",
+    "damp",
+    "adapt",
+    "warmup",
+    "rel_floor",
+    "abs_floor",
+)
+
+
 class RobustBaseline:
     """Vectorised robust baseline over many series (the fleet-tier detector).
 
@@ -62,7 +76,23 @@ class RobustBaseline:
     rel_floor, abs_floor
         The scale never drops below ``rel_floor * |level| + abs_floor`` so that flat
         series do not turn rounding noise into alarms.
+
+    Examples
+    --------
+    >>> det = RobustBaseline(warmup=3)
+    >>> ids = np.array([0])
+    >>> [round(float(det.update(ids, np.array([v]), 60.0 * t)[0]), 1)
+    ...  for t, v in enumerate([5.0, 5.1, 4.9, 5.0, 5.05, 9.0])]
+    [0.0, 0.0, 0.0, 0.0, 0.8, 66.5]
+    >>> twin = RobustBaseline(**det.params())
+    >>> twin.load_state_dict(det.state_dict())
+    >>> bool(twin.baseline(ids, 0.0)[0] == det.baseline(ids, 0.0)[0])
+    True
     """
+
+    name = "fleet"
+    zscore = True  # raw scores are robust z-scores
+    stores_state = True
 
     def __init__(
         self,
@@ -153,6 +183,12 @@ class RobustBaseline:
         """
         if ids.size == 0:
             return np.zeros(0)
+        finite = np.isfinite(values)
+        if not finite.all():  # a value that is not a number scores 0 and is not learned
+            out = np.zeros(ids.size)
+            keep = floor[finite] if floor is not None else None
+            out[finite] = self.update(ids[finite], values[finite], timestamp, keep)
+            return out
         self._ensure(int(ids.max()))
         hour = _hour(timestamp)
         n = self._count[ids]
@@ -198,58 +234,41 @@ class RobustBaseline:
         self._count[ids] = n + 1.0
         return np.asarray(z, dtype=np.float64)
 
-    # -- River's one-series contract (for the conformance suite and `foreshock score`) --
-    def learn_one(self, x: dict[str, float]) -> None:
-        """Learn one observation of a single-series stream (``x['value']``, ``x['t']``)."""
-        self._one(x)
+    # -- state ------------------------------------------------------------------------
+    def params(self) -> dict[str, Any]:
+        """The hyperparameters, as passed to the constructor."""
+        return {name: getattr(self, name) for name in _PARAMS}
 
-    def score_one(self, x: dict[str, float]) -> float:
-        """|z| of ``x['value']`` against the single series' baseline, without learning."""
-        v = _value_of(x)
-        if v is None or self._capacity == 0 or self._count[0] < self.warmup:
-            return 0.0
-        t = float(x.get("t", 0.0))
-        pred = float(self.baseline(np.array([0]), t)[0])
-        floor = self.rel_floor * abs(float(self._level[0])) + self.abs_floor
-        return abs(v - pred) / max(float(self._scale[0]), floor)
-
-    def _one(self, x: dict[str, float]) -> None:
-        v = _value_of(x)
-        if v is None:
-            return
-        self.update(np.array([0]), np.array([v]), float(x.get("t", 0.0)))
-
-    def snapshot(self) -> dict[str, Any]:
-        n = self._capacity
+    def state_dict(self) -> dict[str, Any]:
+        """Learned state: five arrays indexed by series id."""
         return {
-            "level": self._level[:n].tolist(),
-            "scale": self._scale[:n].tolist(),
-            "season": self._season[:n].tolist(),
-            "count": self._count[:n].tolist(),
-            "wild_since": self._wild_since[:n].tolist(),
+            "level": self._level,
+            "scale": self._scale,
+            "season": self._season,
+            "count": self._count,
+            "wild_since": self._wild_since,
         }
 
-    def restore(self, state: dict[str, Any]) -> None:
-        self._level = np.asarray(state["level"], dtype=np.float64)
-        self._scale = np.asarray(state["scale"], dtype=np.float64)
-        self._season = np.asarray(state["season"], dtype=np.float64).reshape(-1, _HOURS)
-        self._count = np.asarray(state["count"], dtype=np.float64)
-        self._wild_since = np.asarray(state["wild_since"], dtype=np.float64)
-        self._capacity = len(self._level)
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the learned state by one from :meth:`state_dict`."""
+        level = np.asarray(state["level"], dtype=np.float64)
+        n = len(level)
+        arrays = {
+            "scale": np.asarray(state["scale"], dtype=np.float64),
+            "season": np.asarray(state["season"], dtype=np.float64).reshape(-1, _HOURS),
+            "count": np.asarray(state["count"], dtype=np.float64),
+            "wild_since": np.asarray(state["wild_since"], dtype=np.float64),
+        }
+        if any(len(a) != n for a in arrays.values()):
+            raise ValueError("fleet detector state: arrays of different lengths")
+        self._level = level.copy()
+        self._scale = arrays["scale"].copy()
+        self._season = arrays["season"].copy()
+        self._count = arrays["count"].copy()
+        self._wild_since = arrays["wild_since"].copy()
+        self._capacity = n
 
 
 def _hour(timestamp: float) -> int:
     """Hour-of-day bin of an epoch (bin 0 for a timestamp that is not finite)."""
     return int(timestamp // 3600) % _HOURS if math.isfinite(timestamp) else 0
-
-
-def _value_of(x: dict[str, float]) -> float | None:
-    """The value of a one-series observation: ``x['value']`` or the only non-``t`` key."""
-    if "value" in x:
-        v = float(x["value"])
-    else:
-        vals = [float(val) for k, val in x.items() if k != "t"]
-        if not vals:
-            return None
-        v = vals[0]
-    return v if math.isfinite(v) else None

@@ -1,7 +1,9 @@
 """Detectors by short name, imported lazily from ``"module:Class"`` paths (Merlion style).
 
-Importing this module imports no detector: a class is imported the first time its name
-is resolved, so the fleet tier never pays for River and vice versa.
+Every registered class implements :class:`~foreshock.detectors.base.BatchDetector`, the
+contract the detect stage calls (``foreshock run --detector NAME``, the ``detector``
+setting) and ``foreshock score`` uses. Importing this module imports no detector: a class
+is imported the first time its name is resolved, so the fleet tier never pays for River.
 
 Examples
 --------
@@ -9,7 +11,7 @@ Examples
 ['fleet', 'hst', 'loda']
 >>> resolve("fleet").__name__
 'RobustBaseline'
->>> create("hst", window_size=100).window_size
+>>> create("hst", window_size=100).params()["window_size"]
 100
 >>> create("nope")
 Traceback (most recent call last):
@@ -21,15 +23,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from foreshock.detectors.base import Detector
+from foreshock.detectors.base import BatchDetector
 from foreshock.detectors.lazy import resolve_path
 
 __all__ = ["create", "names", "resolve"]
 
 _PATHS: dict[str, str] = {
     "fleet": "foreshock.detectors.fleet:RobustBaseline",
-    "hst": "foreshock.detectors.river_tier:HalfSpaceTreesDetector",
-    "loda": "foreshock.detectors.river_tier:LODADetector",
+    "hst": "foreshock.detectors.river_tier:RiverHST",
+    "loda": "foreshock.detectors.river_tier:RiverLODA",
 }
 
 
@@ -49,7 +51,7 @@ def resolve(name: str) -> type:
     return resolve_path("detector", _PATHS, name)
 
 
-def create(name: str, **params: Any) -> Detector:
+def create(name: str, **params: Any) -> BatchDetector:
     """A new detector ``name`` built with hyperparameters ``params``.
 
     Raises
@@ -59,6 +61,6 @@ def create(name: str, **params: Any) -> Detector:
     """
     cls = resolve(name)
     detector = cls(**params)
-    if not isinstance(detector, Detector):
-        raise TypeError(f"{cls.__qualname__} does not implement learn_one/score_one")
+    if not isinstance(detector, BatchDetector):
+        raise TypeError(f"{cls.__qualname__} does not implement the BatchDetector contract")
     return detector

@@ -10,7 +10,10 @@ appear and disappear freely, and ``x`` is never modified.
   streaming isolation forest. Scores lie in [0, 1] and are 0 during the first window.
 - :class:`LODADetector`: River's LODA (random projections + streaming histograms).
 
-Models are built lazily, on the first observation with a usable value.
+Models are built lazily, on the first observation with a usable value. The detect stage
+runs them through the batch contract as :class:`RiverHST` and :class:`RiverLODA` (one model
+per series, :class:`~foreshock.detectors.per_series.PerSeries`): registry names ``hst`` and
+``loda``, ``foreshock run --detector hst``.
 
 Examples
 --------
@@ -28,7 +31,9 @@ from collections.abc import Hashable
 
 from river import anomaly, base, compose, preprocessing
 
-__all__ = ["HalfSpaceTreesDetector", "LODADetector"]
+from foreshock.detectors.per_series import PerSeries
+
+__all__ = ["HalfSpaceTreesDetector", "LODADetector", "RiverHST", "RiverLODA"]
 
 _TIME_KEY = "t"
 
@@ -91,6 +96,8 @@ class HalfSpaceTreesDetector:
     >>> bool(0.0 <= normal < spike <= 1.0)
     True
     """
+
+    name = "hst"
 
     def __init__(
         self,
@@ -190,3 +197,76 @@ class LODADetector:
         if not features:
             return 0.0
         return math.exp(float(self._model.score_one(features)))
+
+
+class RiverHST(PerSeries):
+    """Batch detector: one :class:`HalfSpaceTreesDetector` per series (registry name ``hst``).
+
+    Examples
+    --------
+    >>> params = RiverHST(window_size=50).params()
+    >>> params["warmup"], params["window_size"], params["n_trees"]
+    (50, 50, 10)
+    """
+
+    name = "hst"
+
+    def __init__(
+        self,
+        n_trees: int = 10,
+        height: int = 8,
+        window_size: int = 250,
+        seed: int | None = 42,
+        warmup: int | None = None,
+        score_warmup: int = 30,
+        level_halflife: float = 40.0,
+        score_halflife: float = 400.0,
+        clip: float = 4.0,
+    ) -> None:
+        super().__init__(
+            HalfSpaceTreesDetector,
+            warmup=window_size if warmup is None else warmup,  # HST scores 0 for a window
+            score_warmup=score_warmup,
+            level_halflife=level_halflife,
+            score_halflife=score_halflife,
+            clip=clip,
+            n_trees=n_trees,
+            height=height,
+            window_size=window_size,
+            seed=seed,
+        )
+
+
+class RiverLODA(PerSeries):
+    """Batch detector: one :class:`LODADetector` per series (registry name ``loda``).
+
+    Examples
+    --------
+    >>> RiverLODA().params()["n_random_cuts"]
+    100
+    """
+
+    name = "loda"
+
+    def __init__(
+        self,
+        n_bins: int = 10,
+        n_random_cuts: int = 100,
+        seed: int | None = 42,
+        warmup: int = 30,
+        score_warmup: int = 30,
+        level_halflife: float = 40.0,
+        score_halflife: float = 400.0,
+        clip: float = 4.0,
+    ) -> None:
+        super().__init__(
+            LODADetector,
+            warmup=warmup,
+            score_warmup=score_warmup,
+            level_halflife=level_halflife,
+            score_halflife=score_halflife,
+            clip=clip,
+            n_bins=n_bins,
+            n_random_cuts=n_random_cuts,
+            seed=seed,
+        )

@@ -1,7 +1,9 @@
 """Load packs: the built-in ones shipped beside this module, plus user folders.
 
-A pack folder holds a ``pack.yaml``; a user folder given to :func:`load_packs` may hold
-several pack folders. A user pack for a kind that is built in replaces it.
+A pack folder holds a ``pack.yaml``; a user folder given to :func:`load_packs` (the
+``packs`` setting, ``--packs DIR``) may be one ``pack.yaml`` or hold several pack folders.
+A user pack for a kind that is built in replaces it. A pack that does not validate is
+refused with its file, the field and the reason.
 
 Examples
 --------
@@ -10,6 +12,13 @@ Examples
 ['host', 'kafka', 'logs']
 >>> packs["redis"].metric("redis_evicted_keys_total").type
 'counter'
+>>> import tempfile
+>>> d = Path(tempfile.mkdtemp())
+>>> _ = (d / "pack.yaml").write_text("kind: memcached\\nmetrics:\\n  hits: {type: countr}")
+>>> load_packs([d])  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+foreshock.schemas.errors.ConfigError: pack .../pack.yaml: metrics.hits.type: Input should be ...
 """
 
 from __future__ import annotations
@@ -30,12 +39,29 @@ _COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_seconds_total", "_bytes_total
 
 
 def load_pack(path: Path) -> Pack:
-    """Read and validate one ``pack.yaml``."""
+    """Read and validate one ``pack.yaml``.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable, not YAML, or not a pack: the message names the file, every field in
+        error (``failure_modes.x.symptoms.0.direction``) and the reason.
+    """
     try:
         data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"pack {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"pack {path}: not a mapping of pack fields (kind, metrics, ...)")
+    try:
         return Pack.model_validate(data)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ConfigError(f"pack {path}: {exc}") from exc
+    except ValidationError as exc:
+        errors = "; ".join(
+            f"{'.'.join(str(x) for x in e['loc']) or '(pack)'}: {e['msg']}"
+            f"{'' if e['type'] != 'extra_forbidden' else ' (unknown field)'}"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"pack {path}: {errors}") from None
 
 
 @lru_cache(maxsize=8)
@@ -47,7 +73,12 @@ def load_packs(extra: Iterable[Path] = ()) -> dict[str, Pack]:
     """Packs by kind: built-in ones, overridden by packs found under ``extra`` folders."""
     packs = {p.kind: p for p in _builtin()}
     for folder in extra:
+        folder = Path(folder)
+        if not folder.exists():
+            raise ConfigError(f"pack folder {folder} does not exist")
         files = [folder] if folder.is_file() else sorted(folder.glob("**/pack.yaml"))
+        if not files:
+            raise ConfigError(f"pack folder {folder} holds no pack.yaml")
         for f in files:
             pack = load_pack(f)
             packs[pack.kind] = pack

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
@@ -91,6 +91,8 @@ class MetricSpec(BaseModel):
 
 
 class CapacityPair(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     used: str
     limit: str
     unit: str | None = None
@@ -98,6 +100,8 @@ class CapacityPair(BaseModel):
 
 
 class Symptom(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     metric: str
     direction: Literal["up", "down"]
     weight: float = 1.0
@@ -107,6 +111,8 @@ class Symptom(BaseModel):
 
 
 class Effect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     """A symptom this failure mode causes on *another* resource.
 
     ``relation`` says which: ``host`` (the host the resource runs on),
@@ -124,6 +130,8 @@ class Effect(BaseModel):
 
 
 class FailureMode(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     title: str
     symptoms: list[Symptom]
     effects: list[Effect] = Field(default_factory=list)
@@ -132,6 +140,8 @@ class FailureMode(BaseModel):
 
 
 class LogPattern(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     pattern: str
     failure_mode: str | None = None
 
@@ -139,12 +149,24 @@ class LogPattern(BaseModel):
 class Pack(BaseModel):
     """Knowledge about one middleware kind."""
 
+    model_config = ConfigDict(extra="forbid")
+
     kind: str
     description: str = ""
     metrics: dict[str, MetricSpec] = Field(default_factory=dict)
     capacity: list[CapacityPair] = Field(default_factory=list)
     failure_modes: dict[str, FailureMode] = Field(default_factory=dict)
     log_patterns: list[LogPattern] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _patterns_name_failure_modes(self) -> Pack:
+        for i, p in enumerate(self.log_patterns):
+            if p.failure_mode is not None and p.failure_mode not in self.failure_modes:
+                raise ValueError(
+                    f"log_patterns.{i}.failure_mode: {p.failure_mode!r} is not a failure mode "
+                    f"of this pack (it has: {', '.join(sorted(self.failure_modes)) or 'none'})"
+                )
+        return self
 
     def metric(self, name: str) -> MetricSpec | None:
         """Spec of ``name``: an exact entry, else the first key selecting it (by label

@@ -1,7 +1,14 @@
-"""Open the report store the settings choose: SQLite in the state folder, or OpenSearch.
+"""Open the backends the settings choose: the report store and the dependency graph.
 
-``settings.store_backend`` picks the backend (``FORESHOCK_STORE_BACKEND=opensearch``); the
-OpenSearch client is only imported when it is used.
+This is the one place that maps :class:`~foreshock.pipelines.settings.Settings` to the
+backends' own constructors (which know nothing of settings):
+
+- ``settings.store_backend`` (``FORESHOCK_STORE_BACKEND``): SQLite in the state folder, or
+  OpenSearch (:meth:`.OpenSearchReportStore.connect`);
+- ``settings.graph_backend`` (``FORESHOCK_GRAPH_BACKEND``): networkx in memory, or Neo4j
+  (:meth:`.Neo4jGraph.connect`), which also keeps the incident history.
+
+The OpenSearch and Neo4j clients are only imported when they are used.
 
 Examples
 --------
@@ -21,12 +28,16 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from foreshock.enrichers.stores.base import ReportStore
+from foreshock.graph.backends.base import GraphBackend, IncidentHistory
 from foreshock.pipelines.settings import Settings
+from foreshock.schemas.closing import Closing
+from foreshock.schemas.topology import Topology
 
-__all__ = ["open_store", "sqlite_path"]
+__all__ = ["OpenedGraph", "open_graph", "open_store", "sqlite_path"]
 
 
 def sqlite_path(home: Path) -> Path:
@@ -44,8 +55,9 @@ def open_store(settings: Settings, home: Path) -> ReportStore:
     """The report store of ``settings.store_backend``.
 
     ``sqlite``: ``home/reports.sqlite``, created (with ``home``) if missing. ``opensearch``:
-    the indices ``<opensearch_index_prefix>-*`` at ``opensearch_url`` (``home`` unused),
-    created from foreshock's templates if missing.
+    the indices ``<opensearch_index_prefix>-*`` at ``opensearch_url`` (basic auth with
+    ``opensearch_user``/``opensearch_password`` if a user is set; ``home`` unused), created
+    from foreshock's templates if missing. The caller closes the store.
 
     Raises
     ------
@@ -55,8 +67,95 @@ def open_store(settings: Settings, home: Path) -> ReportStore:
     if settings.store_backend == "opensearch":
         from foreshock.enrichers.stores.opensearch import OpenSearchReportStore
 
-        return OpenSearchReportStore(settings)
+        return OpenSearchReportStore.connect(
+            settings.opensearch_url,
+            settings.opensearch_user,
+            settings.opensearch_password,
+            prefix=settings.opensearch_index_prefix,
+        )
     from foreshock.enrichers.stores.sqlite import SQLiteReportStore
 
     home.mkdir(parents=True, exist_ok=True)
     return SQLiteReportStore(sqlite_path(home))
+
+
+@dataclass
+class OpenedGraph(Closing):
+    """The dependency graph a runtime asks, and where it records incidents (if anywhere).
+
+    Parameters
+    ----------
+    graph
+        The loaded graph backend.
+    history
+        The incident history in the same graph, or ``None`` (the embedded backend keeps
+        none).
+
+    Examples
+    --------
+    >>> from foreshock.graph.backends.embedded import NetworkXGraph
+    >>> with OpenedGraph(NetworkXGraph()) as opened:
+    ...     opened.history is None
+    True
+    """
+
+    graph: GraphBackend
+    history: IncidentHistory | None = None
+
+    def close(self) -> None:
+        """Release the graph's connection (nothing to release in memory); safe to call twice."""
+        if isinstance(self.graph, Closing):
+            self.graph.close()
+
+
+def open_graph(settings: Settings, topology: Topology) -> OpenedGraph:
+    """The graph of ``settings.graph_backend``, with ``topology`` loaded.
+
+    ``embedded``: a networkx graph of ``topology``, no incident history. ``neo4j``: the
+    server at ``neo4j_uri`` (``neo4j_user``/``neo4j_password``, no auth with an empty
+    password; database ``neo4j_database``), with ``topology`` upserted into it and the
+    incident history of the same database. The caller closes it (``with``, or
+    :meth:`OpenedGraph.close`).
+
+    Raises
+    ------
+    ConfigError
+        Neo4j is not reachable or rejects the credentials (one line, with a hint).
+
+    Examples
+    --------
+    >>> from foreshock.pipelines.settings import Settings
+    >>> topology = Topology.model_validate({
+    ...     "nodes": [{"id": "web", "kind": "service"}, {"id": "db", "kind": "mysql"}],
+    ...     "edges": [{"from": "web", "to": "db", "type": "depends_on"}]})
+    >>> opened = open_graph(Settings.load(env={}, config=None), topology)
+    >>> type(opened.graph).__name__, opened.graph.upstream("web"), opened.history
+    ('NetworkXGraph', {'db'}, None)
+    >>> opened.close()
+
+    With ``FORESHOCK_GRAPH_BACKEND=neo4j`` and a server (``make services-up``):
+
+    >>> settings = Settings.load(env={"FORESHOCK_GRAPH_BACKEND": "neo4j"}, config=None)
+    >>> opened = open_graph(settings, topology)                       # doctest: +SKIP
+    >>> type(opened.graph).__name__, type(opened.history).__name__   # doctest: +SKIP
+    ('Neo4jGraph', 'Neo4jIncidentHistory')
+    >>> opened.close()                                                # doctest: +SKIP
+    """
+    if settings.graph_backend == "neo4j":
+        from foreshock.graph.backends.neo4j_graph import Neo4jGraph
+
+        graph = Neo4jGraph.connect(
+            settings.neo4j_uri,
+            settings.neo4j_user,
+            settings.neo4j_password,
+            settings.neo4j_database,
+        )
+        try:
+            graph.load(topology)
+        except BaseException:
+            graph.close()
+            raise
+        return OpenedGraph(graph, graph.history())
+    from foreshock.graph.backends.embedded import NetworkXGraph
+
+    return OpenedGraph(NetworkXGraph(topology))

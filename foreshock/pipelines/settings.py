@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from foreshock.schemas.errors import ConfigError
 
@@ -50,6 +50,36 @@ class Settings(BaseModel):
         default=True,
         description="Run the forecast stage (capacity forecasts, predicted exhaustion).",
     )
+    detector: str = Field(
+        default="fleet",
+        description="Detector of the detect stage, by registry name (fleet, hst, loda).",
+    )
+    packs: list[Path] = Field(
+        default_factory=list,
+        description="Pack folders added on top of the built-in packs (os.pathsep-separated "
+        "in FORESHOCK_PACKS); a pack of a kind that exists replaces the built-in one.",
+    )
+    state_key: str = Field(
+        default="",
+        description="Secret that authenticates stage snapshots on the Kafka state topic "
+        "(the same on every worker); empty: a plain checksum.",
+    )
+
+    @field_validator("packs", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [p for p in value.split(os.pathsep) if p]
+        return value
+
+    @field_validator("detector")
+    @classmethod
+    def _known_detector(cls, value: str) -> str:
+        from foreshock.detectors.registry import names
+
+        if value not in names():
+            raise ValueError(f"unknown detector {value!r}; known: {', '.join(names())}")
+        return value
 
     @classmethod
     def load(
@@ -83,7 +113,7 @@ class Settings(BaseModel):
         """Settings as a dict with secrets masked (for ``foreshock config show``)."""
         out = self.model_dump(mode="json")
         for k in out:
-            if "password" in k and out[k]:
+            if ("password" in k or k.endswith("_key")) and out[k]:
                 out[k] = "****"
         return out
 

@@ -26,6 +26,14 @@ class ReplayError(ForeshockError, OSError):
     """A replay folder cannot be read at all (missing files, unreadable header)."""
 
 
+class SnapshotError(ForeshockError, ValueError):
+    """A stored snapshot cannot be used (foreign, tampered, or of another version).
+
+    It is never executed: the stage that asked for it starts empty and relearns from the
+    stream.
+    """
+
+
 class UnknownNameError(ForeshockError, KeyError):
     """A name (fault, detector, pack) is not registered."""
 

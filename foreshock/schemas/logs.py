@@ -1,14 +1,19 @@
-"""Log records as they leave a log source.
+"""Log records as they leave a log source, and the log levels they carry.
 
 Examples
 --------
 >>> LogRecord(timestamp=1.0, resource="mysql-primary", message="Too many connections").level
 'info'
+>>> LEVELS.index("warning") > LEVELS.index("info")
+True
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
+
+# the levels log sources map every server's own to, least to most severe
+LEVELS: tuple[str, ...] = ("debug", "info", "notice", "warning", "error", "fatal")
 
 
 class LogRecord(BaseModel):

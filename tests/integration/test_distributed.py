@@ -217,8 +217,11 @@ def test_on_neo4j_and_opensearch_reports_are_searchable_and_history_is_in_the_gr
         assert hits and hits[0].incident_id == embedded[0].id
         from foreshock.graph.backends.neo4j_graph import Neo4jGraph
 
-        history = Neo4jGraph.from_settings(c.settings).history()
-        past = history.past_incidents("redis-cache")
+        s = c.settings
+        with Neo4jGraph.connect(
+            s.neo4j_uri, s.neo4j_user, s.neo4j_password, s.neo4j_database
+        ) as graph:
+            past = graph.history().past_incidents("redis-cache")
         assert embedded[0].id in [p.id for p in past]
         assert next(p for p in past if p.id == embedded[0].id).root_cause == "redis-cache"
     finally:

@@ -560,10 +560,17 @@ def test_a_put_is_searchable_as_soon_as_it_returns(client: OpenSearch, refresh: 
 
 
 def test_unreachable_server_raises_a_store_error_with_a_hint() -> None:
-    settings = Settings.load(env={"FORESHOCK_OPENSEARCH_URL": "http://127.0.0.1:9"}, config=None)
-
     with pytest.raises(StoreError, match=r"127\.0\.0\.1:9.*make services-up"):
-        OpenSearchReportStore(settings)
+        OpenSearchReportStore.connect("http://127.0.0.1:9")
+    settings = Settings.load(
+        env={
+            "FORESHOCK_STORE_BACKEND": "opensearch",
+            "FORESHOCK_OPENSEARCH_URL": "http://127.0.0.1:9",
+        },
+        config=None,
+    )
+    with pytest.raises(StoreError, match=r"127\.0\.0\.1:9.*make services-up"):
+        open_store(settings, Path("unused"))
 
 
 def test_the_factory_opens_the_configured_backend(client: OpenSearch, tmp_path: Path) -> None:

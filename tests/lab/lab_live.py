@@ -11,6 +11,7 @@ from foreshock_lab import LabConfig
 
 from foreshock.packs.loader import PackIndex, load_packs
 from foreshock.pipelines.runtimes.live import LiveResult, run_live
+from foreshock.pipelines.settings import Settings
 from foreshock.pipelines.sources.logs.tail import LogFiles
 from foreshock.pipelines.sources.prometheus import PrometheusSource
 from foreshock.pipelines.sources.replay import read_topology
@@ -18,6 +19,12 @@ from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.incident import Incident
 
 TOPOLOGY = Path(__file__).resolve().parents[2] / "infra" / "lab" / "topology.yaml"
+
+
+def settings() -> Settings:
+    """The environment's settings, without the forecast stage (the lab tests judge detection
+    and root cause; a refit of every capacity series every 15 minutes only costs time)."""
+    return Settings.load().model_copy(update={"forecast": False})
 
 
 def log_specs(config: LabConfig) -> list[str]:
@@ -76,7 +83,7 @@ class LivePipeline:
                 logs=LogFiles(log_specs(self.config)),
                 stop=self.stopped.is_set,
                 on_event=self._on,
-                forecast=False,
+                settings=settings(),
             )
         except BaseException as exc:  # surfaced by the tests
             self.error = exc

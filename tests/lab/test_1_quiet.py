@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from urllib.request import urlopen
 
 from foreshock_lab import LabConfig
-from lab_live import log_specs, source
+from lab_live import log_specs, settings, source
 
 from foreshock.pipelines.runtimes.live import run_live
 from foreshock.pipelines.sources.logs.tail import LogFiles
@@ -68,7 +68,7 @@ def test_thirty_minutes_of_normal_traffic_open_no_incident(lab: LabConfig, tmp_p
         tmp_path / "home",
         logs=LogFiles(log_specs(lab)),
         window=(began, end),
-        forecast=False,
+        settings=settings(),
     )
     scrapes = [b for b in (result.first_ts, result.last_ts) if b is not None]
     assert scrapes and scrapes[-1] - scrapes[0] >= (end - began) * 0.95, "history has gaps"

@@ -7,6 +7,9 @@ generalises, :mod:`foreshock.detectors.logs.merge` looks for an older template i
 (the two differ only where one of them has a variable) and folds the newer one into
 it: the older id stays the canonical one, so template ids never change meaning.
 
+The learned state is plain data (:meth:`TemplateMiner.state_dict`), so it can travel in a
+:func:`~foreshock.schemas.state.dump_state` snapshot; nothing is ever unpickled.
+
 Examples
 --------
 >>> m = TemplateMiner()
@@ -23,21 +26,22 @@ True
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from drain3 import TemplateMiner as _Drain3Miner  # type: ignore[import-untyped]
-from drain3.drain import Drain  # type: ignore[import-untyped]
+from drain3.drain import Drain, LogCluster, LogClusterCache, Node  # type: ignore[import-untyped]
 from drain3.template_miner_config import TemplateMinerConfig  # type: ignore[import-untyped]
 
 from foreshock.detectors.logs.masking import RULES, MaskRule, masking_instructions
 from foreshock.detectors.logs.merge import covers, is_variable
+from foreshock.schemas.errors import SnapshotError
 
 __all__ = ["TemplateMatch", "TemplateMiner"]
 
 _PARAM = "<*>"
+_STATE_KEYS = frozenset({"config", "clusters", "lru", "clusters_counter", "tree", "alias", "count"})
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,9 @@ class TemplateMiner:
     [('user u<NUM> logged in from host-<NUM>', 5), ('disk <PATH> is full', 1)]
     >>> len(m)
     2
+    >>> from foreshock.schemas.state import dump_state, load_state
     >>> m2 = TemplateMiner()
-    >>> m2.restore(m.snapshot())
+    >>> m2.load_state_dict(load_state(dump_state("miner", m.state_dict()), "miner"))
     >>> m2.match("user u9 logged in from host-3").count
     5
     """
@@ -153,21 +158,121 @@ class TemplateMiner:
         ids = sorted(self._count, key=lambda c: (-self._count[c], c))
         return [self._match_of(c, is_new=False) for c in ids]
 
-    def snapshot(self) -> bytes:
-        """The learned state as bytes (for :meth:`restore`)."""
-        return pickle.dumps((self._miner.drain, self._alias, self._count))
+    def state_dict(self) -> dict[str, Any]:
+        """The learned state as plain data (for :meth:`load_state_dict`).
 
-    def restore(self, state: bytes) -> None:
-        """Replace the learned state by one from :meth:`snapshot`."""
-        drain, alias, count = pickle.loads(state)
-        self._miner.drain = drain
-        self._alias = dict(alias)
-        self._count = dict(count)
+        drain's prefix tree, its templates (``[id, tokens, size]``, with the least
+        recently used order when ``max_clusters`` is set), its id counter, the merges and
+        the line counts, and the settings they were learned under. Taking it changes
+        nothing, not even the LRU order.
+
+        Examples
+        --------
+        >>> m = TemplateMiner()
+        >>> _ = m.add("worker 1 started")
+        >>> s = m.state_dict()
+        >>> s["clusters"], s["count"], s["clusters_counter"]
+        ([[1, ['worker', '<NUM>', 'started'], 1]], {1: 1}, 1)
+        >>> s["tree"]["children"]["3"]["children"]["worker"]["children"]["<*>"]["ids"]
+        [1]
+        """
+        drain = self._miner.drain
+        table = drain.id_to_cluster
+        clusters = []
+        for cid in list(table):  # .get: reading must not touch the LRU order
+            c = table.get(cid)
+            clusters.append([int(c.cluster_id), [str(t) for t in c.log_template_tokens], c.size])
+        return {
+            "config": self._config(),
+            "clusters": clusters,
+            "lru": _lru_order(table) if isinstance(table, LogClusterCache) else None,
+            "clusters_counter": int(drain.clusters_counter),
+            "tree": _node_state(drain.root_node),
+            "alias": dict(self._alias),
+            "count": dict(self._count),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the learned state by one from :meth:`state_dict`.
+
+        Raises
+        ------
+        SnapshotError
+            ``state`` is not shaped like a :meth:`state_dict`, or was learned under other
+            settings; the miner is then left as it was.
+
+        Examples
+        --------
+        >>> m = TemplateMiner()
+        >>> m.load_state_dict({"clusters": []})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        foreshock.schemas.errors.SnapshotError: miner state: expected a dict with keys alias, ...
+        >>> TemplateMiner(sim_th=0.5).load_state_dict(m.state_dict())  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        foreshock.schemas.errors.SnapshotError: miner state: learned with sim_th=0.7, this ...
+        """
+        if not isinstance(state, dict) or state.keys() != _STATE_KEYS:
+            _fail(f"expected a dict with keys {', '.join(sorted(_STATE_KEYS))}")
+        config, mine = state["config"], self._config()
+        if not isinstance(config, dict) or config.keys() != mine.keys():
+            _fail(f"config must be a dict with keys {', '.join(mine)}")
+        for name, value in mine.items():
+            if config[name] != value:
+                shown = "other masking rules" if name == "rules" else f"{name}={config[name]!r}"
+                mine_shown = "" if name == "rules" else f", this miner has {name}={value!r}"
+                _fail(f"learned with {shown}{mine_shown}")
+        clusters = [_cluster(item) for item in _list(state["clusters"], "clusters")]
+        ids = [c.cluster_id for c in clusters]
+        if len(set(ids)) != len(ids):
+            _fail("clusters: duplicate cluster id")
+        counter = _int(state["clusters_counter"], "clusters_counter")
+        if ids and counter < max(ids):
+            _fail(f"clusters_counter {counter} is below cluster id {max(ids)}")
+        lru = state["lru"]
+        table: Any
+        if self.max_clusters is None:
+            if lru is not None:
+                _fail("lru must be None for a miner without max_clusters")
+            table = {c.cluster_id: c for c in clusters}
+        else:
+            order = [_int(x, "lru") for x in _list(lru, "lru")]
+            if sorted(order) != sorted(ids):
+                _fail("lru must list every cluster id once")
+            if len(ids) > self.max_clusters:
+                _fail(f"{len(ids)} clusters, more than max_clusters={self.max_clusters}")
+            table = LogClusterCache(maxsize=self.max_clusters)
+            for c in clusters:
+                table[c.cluster_id] = c
+            for cid in order:  # least recently used first: each touch moves it to the end
+                _ = table[cid]
+        root = _node(state["tree"], "tree", self.depth)
+        alias = _int_map(state["alias"], "alias")
+        if any(canon >= merged for merged, canon in alias.items()):
+            _fail("alias: a template can only be merged into an older one")
+        count = _int_map(state["count"], "count")
+        miner = self._new_miner()
+        miner.drain.root_node = root
+        miner.drain.id_to_cluster = table
+        miner.drain.clusters_counter = counter
+        self._miner, self._alias, self._count = miner, alias, count
 
     def __len__(self) -> int:
         return len(self._count)
 
     # ----------------------------------------------------------------- internals
+    def _config(self) -> dict[str, Any]:
+        """The settings learned state depends on, as plain data."""
+        return {
+            "sim_th": self.sim_th,
+            "depth": self.depth,
+            "max_children": self.max_children,
+            "max_clusters": self.max_clusters,
+            "merge": self.merge,
+            "rules": [[r.name, r.pattern] for r in self.rules],
+        }
+
     def _canonical(self, cid: int) -> int:
         while cid in self._alias:
             cid = self._alias[cid]
@@ -234,6 +339,75 @@ class _PlaceholderDrain(Drain):  # type: ignore[misc]
                 sim += 1
         sim += params  # a template's variable position accepts any token
         return sim / len(seq1), params
+
+
+# --------------------------------------------------------------------- state as data
+def _fail(message: str) -> NoReturn:
+    raise SnapshotError(f"miner state: {message}")
+
+
+def _lru_order(table: Any) -> list[int]:
+    """Cluster ids of a ``LogClusterCache``, least recently used first.
+
+    cachetools keeps that order only in ``LRUCache``'s private ``__order`` (cachetools
+    4 and 5 alike); no public call reads it without changing it.
+    """
+    return [int(cid) for cid in table._LRUCache__order]
+
+
+def _node_state(node: Any) -> dict[str, Any]:
+    return {
+        "ids": [int(cid) for cid in node.cluster_ids],
+        "children": {str(k): _node_state(child) for k, child in node.key_to_child_node.items()},
+    }
+
+
+def _int(value: Any, where: str) -> int:
+    if type(value) is not int:
+        _fail(f"{where}: expected an int, got {type(value).__name__}")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        _fail(f"{where}: expected a list, got {type(value).__name__}")
+    return value
+
+
+def _int_map(value: Any, where: str) -> dict[int, int]:
+    if not isinstance(value, dict):
+        _fail(f"{where}: expected a dict, got {type(value).__name__}")
+    return {_int(k, f"{where} key"): _int(v, f"{where}[{k!r}]") for k, v in value.items()}
+
+
+def _cluster(item: Any) -> Any:
+    """A ``LogCluster`` from ``[id, tokens, size]``."""
+    if not isinstance(item, list) or len(item) != 3:
+        _fail("clusters: each cluster must be [id, tokens, size]")
+    cid = _int(item[0], "cluster id")
+    tokens = _list(item[1], f"cluster {cid} tokens")
+    if not all(isinstance(t, str) for t in tokens):
+        _fail(f"cluster {cid} tokens: expected strings")
+    cluster = LogCluster(tokens, cid)
+    cluster.size = _int(item[2], f"cluster {cid} size")
+    return cluster
+
+
+def _node(value: Any, where: str, depth_left: int) -> Any:
+    """A prefix-tree ``Node`` from ``{"ids": [...], "children": {token: node}}``."""
+    if not isinstance(value, dict) or value.keys() != {"ids", "children"}:
+        _fail(f"{where}: a tree node must be a dict with keys ids, children")
+    if depth_left < 0:
+        _fail(f"{where}: the tree is deeper than this miner's depth")
+    node = Node()
+    node.cluster_ids = [_int(cid, f"{where} ids") for cid in _list(value["ids"], f"{where} ids")]
+    children = value["children"]
+    if not isinstance(children, dict) or not all(isinstance(k, str) for k in children):
+        _fail(f"{where}: children must be a dict keyed by token")
+    node.key_to_child_node = {
+        k: _node(child, f"{where}/{k}", depth_left - 1) for k, child in children.items()
+    }
+    return node
 
 
 def _generalise(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:

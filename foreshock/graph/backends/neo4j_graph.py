@@ -31,9 +31,8 @@ True
 
 With a server (``make services-up``):
 
->>> from foreshock.pipelines.settings import Settings
 >>> from foreshock.schemas.topology import Topology
->>> with Neo4jGraph.from_settings(Settings.load()) as g:  # doctest: +SKIP
+>>> with Neo4jGraph.connect("bolt://127.0.0.1:7687") as g:  # doctest: +SKIP
 ...     g.load(Topology.model_validate({
 ...         "nodes": [{"id": "web", "kind": "service"}, {"id": "db", "kind": "mysql"},
 ...                   {"id": "h1", "kind": "host"}],
@@ -45,30 +44,15 @@ With a server (``make services-up``):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, LiteralString
+from typing import Any, LiteralString
 
-from neo4j import (
-    Driver,
-    GraphDatabase,
-    ManagedTransaction,
-    NotificationMinimumSeverity,
-    Query,
-    RoutingControl,
-)
-from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+from neo4j import Driver, ManagedTransaction, Query, RoutingControl
 
+from foreshock.graph.backends.neo4j_connection import neo4j_errors, open_driver
+from foreshock.graph.backends.neo4j_history import Neo4jIncidentHistory
 from foreshock.schemas.closing import Closing
-from foreshock.schemas.errors import ConfigError
 from foreshock.schemas.topology import Topology
-
-if TYPE_CHECKING:
-    from foreshock.graph.backends.neo4j_history import Neo4jIncidentHistory
-    from foreshock.pipelines.settings import Settings
-
-HINT = "is Neo4j running? make services-up"
 
 SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT resource_id IF NOT EXISTS FOR (r:Resource) REQUIRE r.id IS UNIQUE",
@@ -163,21 +147,6 @@ class Dependency:
     type: str
 
 
-@contextmanager
-def neo4j_errors(uri: str) -> Iterator[None]:
-    """Turn 'server unreachable' and 'bad credentials' into one-line :class:`ConfigError`."""
-    try:
-        yield
-    except (ServiceUnavailable, SessionExpired) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"Neo4j not reachable at {uri} ({reason}): {HINT}") from exc
-    except AuthError as exc:
-        raise ConfigError(
-            f"Neo4j at {uri} rejected the credentials: check neo4j_user / neo4j_password "
-            "(FORESHOCK_NEO4J_USER, FORESHOCK_NEO4J_PASSWORD)"
-        ) from exc
-
-
 class Neo4jGraph(Closing):
     """Dependency graph in Neo4j; edges point from dependent to dependency.
 
@@ -190,7 +159,7 @@ class Neo4jGraph(Closing):
     uri
         Where the server is, for error messages (default: taken from the driver).
     owns_driver
-        Close the driver in :meth:`close` (true when built by :meth:`from_settings`).
+        Close the driver in :meth:`close` (true when built by :meth:`connect`).
     cache_size
         Answers memoised per question before that question's memo is emptied.
     path_prefetch
@@ -236,29 +205,30 @@ class Neo4jGraph(Closing):
     # --- lifecycle ------------------------------------------------------------------------
 
     @classmethod
-    def from_settings(cls, settings: Settings, verify: bool = True) -> Neo4jGraph:
-        """Connect with ``neo4j_uri``, ``neo4j_user``/``neo4j_password`` and ``neo4j_database``.
+    # an empty password means no authentication (bandit B107)
+    def connect(  # nosec B107
+        cls,
+        uri: str,
+        user: str = "neo4j",
+        password: str = "",
+        database: str | None = "neo4j",
+        verify: bool = True,
+    ) -> Neo4jGraph:
+        """Connect to the server at ``uri``; the graph owns (and closes) the driver.
 
-        An empty password means the server runs without authentication. With ``verify``,
-        an unreachable server raises :class:`ConfigError` at once (not after retries).
+        An empty ``password`` means the server runs without authentication. With
+        ``verify``, an unreachable server raises :class:`~foreshock.schemas.errors.ConfigError`
+        at once (not after retries).
+
+        Examples
+        --------
+        >>> g = Neo4jGraph.connect("bolt://127.0.0.1:7687", verify=False)
+        >>> g.uri, g.database, g.owns_driver
+        ('bolt://127.0.0.1:7687', 'neo4j', True)
+        >>> g.close()
         """
-        auth = (settings.neo4j_user, settings.neo4j_password) if settings.neo4j_password else None
-        driver = GraphDatabase.driver(
-            settings.neo4j_uri,
-            auth=auth,
-            connection_timeout=10.0,
-            # "label does not exist yet" on an empty database is not worth a warning
-            notifications_min_severity=NotificationMinimumSeverity.OFF,
-        )
-        graph = cls(driver, settings.neo4j_database, uri=settings.neo4j_uri, owns_driver=True)
-        if verify:
-            try:
-                with neo4j_errors(settings.neo4j_uri):
-                    driver.verify_connectivity()
-            except BaseException:
-                driver.close()
-                raise
-        return graph
+        driver = open_driver(uri, user, password, verify=verify)
+        return cls(driver, database, uri=uri, owns_driver=True)
 
     def close(self) -> None:
         """Close the driver if this graph owns it."""
@@ -266,9 +236,10 @@ class Neo4jGraph(Closing):
             self.driver.close()
 
     def history(self) -> Neo4jIncidentHistory:
-        """The incident history in the same database (recording clears this graph's memo)."""
-        from foreshock.graph.backends.neo4j_history import Neo4jIncidentHistory
+        """The incident history in the same database (recording clears this graph's memo).
 
+        The history shares this graph's driver: use it while the graph is open.
+        """
         return Neo4jIncidentHistory(
             self.driver, self.database, uri=self.uri, on_change=self.clear_cache
         )

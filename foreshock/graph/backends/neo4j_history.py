@@ -18,17 +18,21 @@ Examples
 
 With a server (``make services-up``):
 
->>> from foreshock.graph.backends.neo4j_graph import Neo4jGraph
->>> from foreshock.pipelines.settings import Settings
+>>> from contextlib import closing
+>>> from foreshock.graph.backends.neo4j_connection import open_driver
 >>> from foreshock.schemas.incident import Incident, RootCauseCandidate
->>> with Neo4jGraph.from_settings(Settings.load()) as g:  # doctest: +SKIP
-...     history = g.history()
+>>> with closing(open_driver("bolt://127.0.0.1:7687")) as driver:  # doctest: +SKIP
+...     history = Neo4jIncidentHistory(driver)
 ...     history.record_incident(Incident(id="inc-1", opened_at=0.0, updated_at=0.0,
 ...         resources=["redis-cache", "web"], candidates=[RootCauseCandidate(
 ...             resource="redis-cache", kind="redis", score=0.9,
 ...             failure_mode="memory_exhaustion")]))
 ...     [(p.id, p.root_cause, p.failure_mode) for p in history.past_incidents("web")]
+True
 [('inc-1', 'redis-cache', 'memory_exhaustion')]
+
+A graph gives the history of its own database (:meth:`.neo4j_graph.Neo4jGraph.history`),
+which also clears the graph's memo when a recording changes the database.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from typing import Any, LiteralString
 from neo4j import Driver, ManagedTransaction, RoutingControl
 from pydantic import BaseModel, Field
 
-from foreshock.graph.backends.neo4j_graph import neo4j_errors
+from foreshock.graph.backends.neo4j_connection import neo4j_errors
 from foreshock.schemas.incident import Incident
 
 _CLAIM: LiteralString = """

@@ -39,14 +39,16 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from foreshock.graph.backends.base import GraphBackend
 from foreshock.graph.rca.ranking import RootCauseRanker
 from foreshock.schemas.anomaly import Anomaly
+from foreshock.schemas.errors import SnapshotError
 from foreshock.schemas.incident import Incident
+from foreshock.schemas.state import dump_state, load_state
 
 
 @dataclass
@@ -124,7 +126,8 @@ class IncidentGrouper:
         ongoing = [g for g in live if g.open_series or g.opened_at is None]
         live = ongoing or [g for g in live if key in {x.series for x in g.anomalies}]
         if not live:
-            digest = hashlib.sha1(f"{a.resource}|{a.metric}|{a.onset:.0f}".encode()).hexdigest()
+            name = f"{a.resource}|{a.metric}|{a.onset:.0f}".encode()
+            digest = hashlib.sha1(name, usedforsecurity=False).hexdigest()  # an id, not security
             g = _Group(
                 id=f"inc-{int(a.onset)}-{digest[:6]}",
                 first_onset=a.onset,
@@ -212,12 +215,61 @@ class IncidentGrouper:
                 out.append(g.emitted)
         return out
 
+    # -- state as data -------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """The hyperparameters the groups were formed under."""
+        names = ("max_hops", "window", "min_series", "single_after", "resolve_after", "blip_gap")
+        return {n: getattr(self, n) for n in names}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every group (anomalies, open series, emitted incident) as plain data."""
+        return {
+            "groups": [_group_state(g) for g in self._groups],
+            "suppressed": self.suppressed,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the state by one from :meth:`state_dict`."""
+        try:
+            self._groups = [_group_of(g) for g in state["groups"]]
+            self.suppressed = int(state["suppressed"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"grouping state does not fit: {exc!r}") from None
+
     def snapshot(self) -> bytes:
-        return pickle.dumps((self._groups, self.suppressed))
+        return dump_state("grouping", self.state_dict(), self.config())
 
     def restore(self, state: bytes) -> None:
-        self._groups, self.suppressed = pickle.loads(state)
+        self.load_state_dict(load_state(state, "grouping", self.config()))
 
     def drain(self) -> Iterable[Incident]:
         """Incidents still open at the end of a finite replay (not resolved)."""
         return [g.emitted for g in self._groups if g.emitted is not None and not g.resolved]
+
+
+def _group_state(g: _Group) -> dict[str, Any]:
+    return {
+        "id": g.id,
+        "first_onset": g.first_onset,
+        "last_activity": g.last_activity,
+        "anomalies": [a.model_dump(mode="python") for a in g.anomalies],
+        "open_series": [list(k) for k in sorted(g.open_series)],
+        "since": [[r, m, t] for (r, m), t in g.since.items()],
+        "emitted": g.emitted.model_dump(mode="python") if g.emitted else None,
+        "opened_at": g.opened_at,
+        "resolved": g.resolved,
+    }
+
+
+def _group_of(s: dict[str, Any]) -> _Group:
+    return _Group(
+        id=str(s["id"]),
+        first_onset=float(s["first_onset"]),
+        last_activity=float(s["last_activity"]),
+        anomalies=[Anomaly.model_validate(a) for a in s["anomalies"]],
+        open_series={(str(r), str(m)) for r, m in s["open_series"]},
+        since={(str(r), str(m)): float(t) for r, m, t in s["since"]},
+        emitted=Incident.model_validate(s["emitted"]) if s["emitted"] else None,
+        opened_at=None if s["opened_at"] is None else float(s["opened_at"]),
+        resolved=bool(s["resolved"]),
+    )

@@ -32,13 +32,17 @@ from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.errors import SchemaError
 from foreshock.schemas.forecast import Forecast
 from foreshock.schemas.incident import Incident
+from foreshock.schemas.logs import LogRecord
 from foreshock.schemas.metrics import MetricBatch
 from foreshock.schemas.report import RootCauseReport
 
-Kind = Literal["batch", "anomaly", "forecast", "tick", "end", "incident", "report", "alert", "done"]
+Kind = Literal[
+    "batch", "log", "anomaly", "forecast", "tick", "end", "incident", "report", "alert", "done"
+]
 
 _MODELS: dict[str, type[BaseModel]] = {
     "batch": MetricBatch,
+    "log": LogRecord,
     "anomaly": Anomaly,
     "forecast": Forecast,
     "incident": Incident,

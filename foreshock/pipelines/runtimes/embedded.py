@@ -1,9 +1,12 @@
-"""The embedded pipeline: replay → detect → correlate → enrich → alert, in one process.
+"""The embedded runtime: a replay folder through the whole chain, in one process.
 
-:func:`run_replay` reads a replay folder, runs every stage on the embedded runtime, and
-stores what a user looks at afterwards in the home folder: reports and incidents in
-``reports.sqlite`` (SQLite FTS5), pages in ``alerts.jsonl``, dropped input with its
-reason in ``dead_letters.jsonl``.
+:func:`run_replay` reads a replay folder (and, with ``logs``, server log files, merged into
+the stream in event-time order), pushes it through the chain that
+:mod:`foreshock.pipelines.assembly` builds from the settings (detector, forecasting, packs),
+on the graph backend the settings choose, and stores what a user looks at afterwards:
+reports and incidents in the store the settings choose (``reports.sqlite`` under ``home``
+by default), pages in ``alerts.jsonl``, dropped input with its reason in
+``dead_letters.jsonl``.
 
 Examples
 --------
@@ -18,30 +21,25 @@ Examples
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from foreshock.enrichers.narrator import OfflineNarrator
-from foreshock.graph.backends.embedded import NetworkXGraph
-from foreshock.packs.loader import PackIndex, load_packs
-from foreshock.pipelines.backends import open_store
-from foreshock.pipelines.runtimes.queues import EmbeddedRuntime
+from foreshock.pipelines.assembly import assemble, load_settings_packs
+from foreshock.pipelines.backends import open_graph, open_store
+from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
 from foreshock.pipelines.sinks.alerts import AlertSink, JsonlAlertSink
 from foreshock.pipelines.sinks.dead_letters import JsonlDeadLetterSink
+from foreshock.pipelines.sources.logs.tail import read_log_files
 from foreshock.pipelines.sources.replay import Replay, read_replay
-from foreshock.pipelines.stages.alerting import AlertStage
-from foreshock.pipelines.stages.correlate import CorrelateStage
-from foreshock.pipelines.stages.detect import DetectStage
-from foreshock.pipelines.stages.enrich import EnrichStage
 from foreshock.schemas.alert import AlertEvent
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.forecast import Forecast
 from foreshock.schemas.incident import Incident
+from foreshock.schemas.logs import LogRecord
 from foreshock.schemas.metrics import MetricBatch
 from foreshock.schemas.report import RootCauseReport
 
@@ -63,6 +61,7 @@ class RunResult:
     rows: int = 0
     reordered: int = 0
     suppressed: int = 0
+    log_records: int = 0
     seconds: float = 0.0
     truth: dict[str, Any] | None = None
     store_label: str = ""
@@ -93,6 +92,7 @@ class RunResult:
                 "path": str(self.dead_letters_path),
             },
             "reordered_rows": self.reordered,
+            "log_records": self.log_records,
             "alerts": [a.model_dump() for a in self.alerts],
             "reports": [r.id for r in self.reports],
             "store": self.store_label or str(self.store_path),
@@ -118,6 +118,28 @@ def incident_json(i: Incident) -> dict[str, Any]:
     }
 
 
+def interleave(
+    batches: Iterable[MetricBatch], records: Sequence[LogRecord]
+) -> Iterator[MetricBatch | LogRecord]:
+    """Batches in order, each preceded by the log records stamped at or before it.
+
+    Records after the last batch are dropped (no scrape judges them).
+
+    >>> from foreshock.schemas.metrics import MetricBatch
+    >>> b = [MetricBatch(timestamp=t, resources=[], metrics=[], values=[]) for t in (10, 20)]
+    >>> r = [LogRecord(timestamp=t, resource="x", message="m") for t in (15, 5, 25)]
+    >>> [x.timestamp for x in interleave(b, r)]
+    [5.0, 10.0, 15.0, 20.0]
+    """
+    pending = sorted(records, key=lambda r: r.timestamp)
+    i = 0
+    for batch in batches:
+        while i < len(pending) and pending[i].timestamp <= batch.timestamp:
+            yield pending[i]
+            i += 1
+        yield batch
+
+
 def run_replay(
     folder: Path,
     home: Path,
@@ -125,15 +147,31 @@ def run_replay(
     alert_sink: AlertSink | None = None,
     replay: Replay | None = None,
     settings: Settings | None = None,
-    forecast: bool = True,
+    logs: Sequence[str] = (),
 ) -> RunResult:
-    """Run the embedded pipeline over a replay folder; results stored under ``home``.
+    """Run the pipeline over a replay folder; results stored under ``home``.
 
-    Reports and incidents go to the store the settings choose (SQLite under ``home`` by
-    default, OpenSearch with ``store_backend = "opensearch"``).
+    Parameters
+    ----------
+    folder
+        The replay folder (``metrics.csv``, optional ``topology.yaml`` and ``truth.json``).
+    home
+        State folder: ``alerts.jsonl``, ``dead_letters.jsonl``, ``reports.sqlite``.
+    on_batch
+        Progress: called with (batches done, batches in all) after each batch.
+    alert_sink
+        Where pages go (default: ``home/alerts.jsonl``).
+    replay
+        The folder, already read (else it is read here).
+    settings
+        Backends, detector, forecasting, packs (default: :meth:`Settings.load`).
+    logs
+        Server log files to merge into the stream, ``PATH=RESOURCE[:FORMAT]``.
     """
     started = time.perf_counter()
+    settings = settings or Settings.load()
     rep = replay or read_replay(folder)
+    records = read_log_files(logs) if logs else []
     home.mkdir(parents=True, exist_ok=True)
     result = RunResult(
         replay=folder, home=home, rows=rep.rows, reordered=rep.reordered, truth=rep.truth
@@ -142,74 +180,40 @@ def run_replay(
     for letter in rep.dead_letters:
         dead.send(letter)
     result.dead_letters = dead.counts()
-
-    packs = load_packs()
-    index = PackIndex(packs)
-    graph = NetworkXGraph(rep.topology)
-    detect = DetectStage(kinds=rep.topology.kinds(), packs=index)
-    correlate = CorrelateStage(graph, index)
-    alerting = AlertStage()
-    settings = settings or Settings.load()
-    store = open_store(settings, home)
     if settings.store_backend == "opensearch":
         result.store_label = (
             f"OpenSearch {settings.opensearch_url} (indices {settings.opensearch_index_prefix}-*)"
         )
-    sink = alert_sink or JsonlAlertSink(result.alerts_path)
-    latest: dict[str, Incident] = {}
-
-    def deliver(msg: Any) -> None:
-        if isinstance(msg, Anomaly):
-            result.anomalies.append(msg)
-        elif isinstance(msg, Incident):
-            latest[msg.id] = msg
-            store.put_incident(msg)
-        elif isinstance(msg, RootCauseReport):
-            result.reports.append(msg)
-            store.put(msg)
-        elif isinstance(msg, AlertEvent) and sink.send(msg):
-            result.alerts.append(msg)
-        elif isinstance(msg, Forecast):
-            result.forecasts.append(msg)
-
-    total = len(rep.batches)
-    done = 0
-
-    def batch_done(_: MetricBatch) -> None:
-        nonlocal done
-        done += 1
-        if on_batch is not None:
-            on_batch(done, total)
-
-    stages: list[tuple[Any, tuple[type, ...]]] = []
-    if forecast:
-        from foreshock.pipelines.stages.forecast import ForecastStage
-
-        fstage = ForecastStage(kinds=rep.topology.kinds(), packs=index)
-        stages.append((fstage, (MetricBatch,)))
-    runtime = EmbeddedRuntime(
-        [
-            *stages,
-            (detect, (MetricBatch,)),
-            (correlate, (Anomaly,)),
-            (EnrichStage(OfflineNarrator(packs)), (Incident,)),
-            (alerting, (Incident,)),
-        ],
-        deliver,
-        on_batch=batch_done,
+    packs = load_settings_packs(settings)
+    opened = open_graph(settings, rep.topology)
+    outputs = Outputs(
+        open_store(settings, home),
+        alert_sink or JsonlAlertSink(result.alerts_path),
+        history=opened.history,
     )
+    asm = assemble(settings, rep.topology, opened.graph, packs)
+    total, done = len(rep.batches), 0
+
+    def progress(item: Any) -> None:
+        nonlocal done
+        if isinstance(item, MetricBatch):
+            done += 1
+            if on_batch is not None:
+                on_batch(done, total)
+
     try:
-        asyncio.run(runtime.run(rep.batches))
-        for event in alerting.flush():
-            deliver(event)
-        put_forecasts = getattr(store, "put_forecasts", None)
-        if put_forecasts is not None and result.forecasts:
-            put_forecasts(result.forecasts)
+        asm.chain.run(interleave(rep.batches, records), outputs.deliver, progress)
+        for event in asm.correlation.finish():
+            outputs.deliver(event)
     finally:
-        store.close()
-    result.incidents = sorted(latest.values(), key=lambda i: i.opened_at)
-    result.samples = detect.samples
-    result.series = detect.n_series
-    result.suppressed = correlate.grouper.suppressed
+        outputs.close()
+        opened.close()
+    result.anomalies, result.reports = outputs.anomalies, outputs.reports
+    result.alerts, result.forecasts = outputs.alerts, outputs.forecasts
+    result.incidents = sorted(outputs.incidents.values(), key=lambda i: i.opened_at)
+    detect = asm.detection.detect
+    result.samples, result.series = detect.samples, detect.n_series
+    result.log_records = len(records)
+    result.suppressed = asm.correlation.correlate.grouper.suppressed
     result.seconds = time.perf_counter() - started
     return result

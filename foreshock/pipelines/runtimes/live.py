@@ -1,11 +1,12 @@
-"""The embedded pipeline on live telemetry: Prometheus (and log files) → incidents.
+"""The live runtime: Prometheus (and log files) → incidents, as they happen.
 
 :func:`run_live` discovers the topology from Prometheus (merged with the user's YAML),
 backfills, then polls; log records, when log files are given, are released into the
 stream in event-time order behind the metric batches (the metric source lags real time
-by a few seconds, so both are judged on one clock). The stages are the embedded ones:
-forecast, logs, detect, correlate, enrich, alert; reports and incidents go to the
-store the settings choose, pages to the alert sink, and every record to ``on_event``.
+by a few seconds, so both are judged on one clock). The chain is the one
+:mod:`foreshock.pipelines.assembly` builds from the settings, on the graph backend the
+settings choose; reports and incidents go to the store the settings choose, pages to the
+alert sink, and every record to ``on_event``.
 
 It runs until ``stop()`` is true, ``duration`` seconds of wall time have passed, or the
 process is interrupted.
@@ -20,24 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from foreshock.enrichers.narrator import OfflineNarrator
-from foreshock.graph.backends.embedded import NetworkXGraph
-from foreshock.packs.loader import PackIndex, load_packs
-from foreshock.pipelines.backends import open_store
-from foreshock.pipelines.runtimes.queues import EmbeddedRuntime
+from foreshock.pipelines.assembly import assemble, load_settings_packs
+from foreshock.pipelines.backends import open_graph, open_store
+from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
 from foreshock.pipelines.sinks.alerts import AlertSink, JsonlAlertSink
 from foreshock.pipelines.sources.prometheus import PrometheusSource
-from foreshock.pipelines.stages.alerting import AlertStage
-from foreshock.pipelines.stages.correlate import CorrelateStage
-from foreshock.pipelines.stages.detect import DetectStage
-from foreshock.pipelines.stages.enrich import EnrichStage
 from foreshock.schemas.alert import AlertEvent
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.forecast import Forecast
 from foreshock.schemas.incident import Incident
 from foreshock.schemas.logs import LogRecord
-from foreshock.schemas.metrics import MetricBatch
 from foreshock.schemas.report import RootCauseReport
 from foreshock.schemas.topology import Topology
 
@@ -111,7 +105,6 @@ def run_live(
     duration: float | None = None,
     on_event: Callable[[Any], None] | None = None,
     alert_sink: AlertSink | None = None,
-    forecast: bool = True,
     window: tuple[float, float] | None = None,
 ) -> LiveResult:
     """Run the pipeline on a live Prometheus source until stopped; see the module doc.
@@ -124,11 +117,7 @@ def run_live(
     disc = source.discovery or source.discover()
     topology = disc.topology
     result = LiveResult(home=home, topology=topology)
-    packs = load_packs()
-    index = PackIndex(packs)
-    kinds = topology.kinds()
-    store = open_store(settings, home)
-    sink = alert_sink or JsonlAlertSink(home / "alerts.jsonl")
+    packs = load_settings_packs(settings)
     deadline = None if duration is None else time.monotonic() + duration
 
     def should_stop() -> bool:
@@ -136,61 +125,37 @@ def run_live(
             return True
         return bool(stop and stop())
 
-    def deliver(msg: Any) -> None:
-        if isinstance(msg, Anomaly):
-            result.anomalies.append(msg)
-        elif isinstance(msg, Incident):
-            result.incidents[msg.id] = msg
-            store.put_incident(msg)
-        elif isinstance(msg, RootCauseReport):
-            result.reports.append(msg)
-            store.put(msg)
-        elif isinstance(msg, AlertEvent):
-            if not sink.send(msg):
-                return
-            result.alerts.append(msg)
-        elif isinstance(msg, Forecast):
-            result.forecasts.append(msg)
-            store.put_forecasts([msg])
-        if on_event is not None:
-            on_event(msg)
+    opened = open_graph(settings, topology)
+    outputs = Outputs(
+        open_store(settings, home),
+        alert_sink or JsonlAlertSink(home / "alerts.jsonl"),
+        history=opened.history,
+        on_event=on_event,
+    )
+    asm = assemble(settings, topology, opened.graph, packs)
 
-    def counted(batch: MetricBatch) -> None:
+    def counted(item: Any) -> None:
+        if isinstance(item, LogRecord):
+            result.log_records += 1
+            return
         result.batches += 1
-        result.samples += len(batch)
-        result.first_ts = batch.timestamp if result.first_ts is None else result.first_ts
-        result.last_ts = batch.timestamp
-
-    chain: list[tuple[Any, tuple[type, ...]]] = []
-    if forecast:
-        from foreshock.pipelines.stages.forecast import ForecastStage
-
-        chain.append((ForecastStage(kinds=kinds, packs=index), (MetricBatch,)))
-    if logs is not None:
-        from foreshock.pipelines.stages.logs import LogStage
-
-        chain.append((LogStage(kinds=kinds, packs=index), (LogRecord,)))
-    alerting = AlertStage()
-    chain += [
-        (DetectStage(kinds=kinds, packs=index), (MetricBatch,)),
-        (CorrelateStage(NetworkXGraph(topology), index), (Anomaly,)),
-        (EnrichStage(OfflineNarrator(packs)), (Incident,)),
-        (alerting, (Incident,)),
-    ]
-    runtime = EmbeddedRuntime(chain, deliver, on_batch=counted)
-
-    async def items() -> AsyncIterator[Any]:
-        async for item in _merged(source, logs, should_stop, window):
-            if isinstance(item, LogRecord):
-                result.log_records += 1
-            yield item
+        result.samples += len(item)
+        result.first_ts = item.timestamp if result.first_ts is None else result.first_ts
+        result.last_ts = item.timestamp
+        outputs.flush()  # forecasts are visible as soon as they are made
 
     try:
-        asyncio.run(runtime.run(items()))
-        for event in alerting.flush():
-            deliver(event)
+        asyncio.run(
+            asm.chain.arun(_merged(source, logs, should_stop, window), outputs.deliver, counted)
+        )
+        for event in asm.correlation.finish():
+            outputs.deliver(event)
     except KeyboardInterrupt:
         pass
     finally:
-        store.close()
+        outputs.close()
+        opened.close()
+        result.anomalies, result.reports = outputs.anomalies, outputs.reports
+        result.alerts, result.forecasts = outputs.alerts, outputs.forecasts
+        result.incidents = outputs.incidents
     return result

@@ -108,15 +108,14 @@ def score_series(
         raise ValueError(f"{len(timestamps)} timestamps but {len(values)} values")
     model = create(detector, **params)
     calibrator = TailCalibrator(min_count=CALIBRATION_MIN_COUNT)
+    ids = np.zeros(1, dtype=np.int64)  # one series: id 0 of the batch contract
     scores: list[float] = []
     for t, v in zip(timestamps, values, strict=True):
         t, v = float(t), float(v)
         if not (math.isfinite(t) and math.isfinite(v)):
             scores.append(0.0)
             continue
-        x = {"value": v, "t": t}
-        raw = float(model.score_one(x))
-        model.learn_one(x)
+        raw = float(model.update(ids, np.array([v]), t)[0])  # scored, then learned
         if not math.isfinite(raw):
             scores.append(0.0)
             continue

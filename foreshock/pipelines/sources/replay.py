@@ -81,13 +81,22 @@ def parse_timestamp(text: str) -> float:
 
 
 def read_topology(path: Path) -> Topology:
-    """A topology YAML file; :class:`SchemaError` says what is wrong with it."""
-    if not path.is_file():
-        raise SchemaError(f"{path}: no such topology file")
+    """A topology YAML file, or a replay folder holding ``topology.yaml``.
+
+    Raises
+    ------
+    SchemaError
+        No such file, or not a topology: the message says what is wrong with it.
+    """
+    file = path / "topology.yaml" if path.is_dir() else path
+    if not file.is_file():
+        raise SchemaError(
+            f"{file}: no such topology file (pass a topology.yaml or a replay folder)"
+        )
     try:
-        return Topology.model_validate(yaml.safe_load(path.read_text()) or {})
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise SchemaError(f"{path}: invalid topology: {exc}") from exc
+        return Topology.model_validate(yaml.safe_load(file.read_text()) or {})
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValidationError) as exc:
+        raise SchemaError(f"{file}: invalid topology: {exc}") from exc
 
 
 def load_replay_topology(folder: Path) -> tuple[Topology, bool]:

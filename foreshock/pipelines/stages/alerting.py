@@ -18,11 +18,13 @@ Examples
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterable
+from typing import Any
 
 from foreshock.schemas.alert import AlertEvent
+from foreshock.schemas.errors import SnapshotError
 from foreshock.schemas.incident import Incident
+from foreshock.schemas.state import dump_state, load_state
 
 
 class AlertStage:
@@ -86,8 +88,26 @@ class AlertStage:
                 out += self._fire(inc, inc.updated_at)
         return out
 
+    def state_dict(self) -> dict[str, Any]:
+        """Latest version of every incident seen, and which were triggered and resolved."""
+        return {
+            "latest": [i.model_dump(mode="python") for i in self._latest.values()],
+            "triggered": self._triggered,
+            "resolved": self._resolved,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the state by one from :meth:`state_dict`."""
+        try:
+            latest = [Incident.model_validate(i) for i in state["latest"]]
+            self._latest = {i.id: i for i in latest}
+            self._triggered = {str(k) for k in state["triggered"]}
+            self._resolved = {str(k) for k in state["resolved"]}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"alert stage state does not fit: {exc!r}") from None
+
     def snapshot(self) -> bytes:
-        return pickle.dumps((self._latest, self._triggered, self._resolved))
+        return dump_state("alert", self.state_dict(), {"settle": self.settle})
 
     def restore(self, state: bytes) -> None:
-        self._latest, self._triggered, self._resolved = pickle.loads(state)
+        self.load_state_dict(load_state(state, "alert", {"settle": self.settle}))

@@ -11,6 +11,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from foreshock.graph.backends.base import GraphBackend
 from foreshock.graph.rca.grouping import IncidentGrouper
@@ -33,6 +34,14 @@ class CorrelateStage:
 
     def tick(self, now: float) -> Iterable[Incident]:
         return self.grouper.tick(now)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The grouper's state (plain data)."""
+        return self.grouper.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the grouper's state by one from :meth:`state_dict`."""
+        self.grouper.load_state_dict(state)
 
     def snapshot(self) -> bytes:
         return self.grouper.snapshot()

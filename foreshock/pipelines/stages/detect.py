@@ -20,19 +20,21 @@ Examples
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from foreshock.detectors.base import BatchDetector
 from foreshock.detectors.calibration import TailCalibrator
 from foreshock.detectors.counters import CounterRates
 from foreshock.detectors.decision import EpisodeDecider
 from foreshock.detectors.fleet import RobustBaseline
 from foreshock.packs.loader import PackIndex, load_packs
 from foreshock.schemas.anomaly import Anomaly
+from foreshock.schemas.errors import SnapshotError
 from foreshock.schemas.metrics import MetricBatch
+from foreshock.schemas.state import dump_state, load_state
 
 _DIR = {"up": 1, "down": -1, "both": 0}
 
@@ -47,9 +49,12 @@ class DetectStage:
     packs
         Pack index; the built-in packs by default.
     detector, calibrator, decider
-        The three steps (score → calibrated score → decision); defaults are tuned on
-        the simulator's quiet runs, and the calibrator never calls a robust z-score more
-        extreme than its normal probability (a mostly flat fleet would teach it to).
+        The three steps (score → calibrated score → decision). The detector is any
+        :class:`~foreshock.detectors.base.BatchDetector` (default: the fleet tier's
+        :class:`~foreshock.detectors.fleet.RobustBaseline`; others by name from
+        :mod:`foreshock.detectors.registry`). Defaults are tuned on the simulator's quiet
+        runs; for a z-score detector the calibrator never calls a score more extreme than
+        its normal probability (a mostly flat fleet would teach it to).
     calibration_sample
         At most this many scores per batch teach the calibrator (a strided sample of a
         large scrape estimates the score distribution as well as all of it).
@@ -59,15 +64,15 @@ class DetectStage:
         self,
         kinds: dict[str, str] | None = None,
         packs: PackIndex | None = None,
-        detector: RobustBaseline | None = None,
+        detector: BatchDetector | None = None,
         calibrator: TailCalibrator | None = None,
         decider: EpisodeDecider | None = None,
         calibration_sample: int = 2048,
     ) -> None:
         self.kinds = dict(kinds or {})
         self.packs = packs or PackIndex(load_packs())
-        self.detector = detector or RobustBaseline()
-        self.calibrator = calibrator or TailCalibrator(normal_ceiling=True)
+        self.detector: BatchDetector = detector or RobustBaseline()
+        self.calibrator = calibrator or TailCalibrator(normal_ceiling=self.detector.zscore)
         self.decider = decider or EpisodeDecider()
         self._ids: dict[tuple[str, str], int] = {}
         self._keys: list[tuple[str, str]] = []
@@ -194,7 +199,7 @@ class DetectStage:
             direction="up" if zk >= 0 else "down",
             value=float(values[k]),
             baseline=float(baseline[k]),
-            detector="fleet",
+            detector=self.detector.name,
             role=self._role[sid],
             state=state,  # type: ignore[arg-type]
             unit=self._unit[sid],
@@ -203,27 +208,50 @@ class DetectStage:
     def tick(self, now: float) -> Iterable[Anomaly]:
         return ()
 
-    def snapshot(self) -> bytes:
-        state: dict[str, Any] = {
+    # -- state as data -------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """What the learned state depends on: the three steps' classes and settings."""
+        return {
+            "detector": type(self.detector).__name__,
+            "detector_params": self.detector.params(),
+            "calibrator": self.calibrator.params(),
+            "decider": self.decider.params(),
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Series registry, the three steps' state, counter rates, counts (plain data)."""
+        return {
             "kinds": self.kinds,
-            "keys": self._keys,
-            "detector": self.detector,
-            "calibrator": self.calibrator,
-            "decider": self.decider,
-            "rates": self.rates,
+            "keys": [list(k) for k in self._keys],
+            "detector": self.detector.state_dict(),
+            "calibrator": self.calibrator.state_dict(),
+            "decider": self.decider.state_dict(),
+            "rates": self.rates.state_dict(),
             "samples": self.samples,
             "anomalies": self.anomalies,
         }
-        return pickle.dumps(state)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the state by one from :meth:`state_dict` (same configuration)."""
+        try:
+            keys = [(str(r), str(m)) for r, m in state["keys"]]
+            self.kinds = {str(k): str(v) for k, v in state["kinds"].items()}
+            self._ids, self._keys = {}, []
+            self._counter, self._bad, self._role, self._unit = [], [], [], []
+            self._resolution = []
+            for r, m in keys:
+                self._series_id(r, m)
+            self._counter_arr = np.zeros(0, dtype=bool)  # rebuilt on the next batch
+            self.detector.load_state_dict(state["detector"])
+            self.calibrator.load_state_dict(state["calibrator"])
+            self.decider.load_state_dict(state["decider"])
+            self.rates.load_state_dict(state["rates"])
+            self.samples, self.anomalies = int(state["samples"]), int(state["anomalies"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"detect stage state does not fit: {exc!r}") from None
+
+    def snapshot(self) -> bytes:
+        return dump_state("detect", self.state_dict(), self.config())
 
     def restore(self, state: bytes) -> None:
-        s = pickle.loads(state)
-        self.kinds = s["kinds"]
-        self._ids, self._keys = {}, []
-        self._counter, self._bad, self._role, self._unit = [], [], [], []
-        self._resolution = []
-        for r, m in s["keys"]:
-            self._series_id(r, m)
-        self.detector, self.calibrator = s["detector"], s["calibrator"]
-        self.decider, self.rates = s["decider"], s["rates"]
-        self.samples, self.anomalies = s["samples"], s["anomalies"]
+        self.load_state_dict(load_state(state, "detect", self.config()))

@@ -18,19 +18,21 @@ per sample (every ``refit_every`` seconds of event time per series), and emits:
 from __future__ import annotations
 
 import math
-import pickle
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from foreshock.packs.loader import PackIndex, load_packs
 from foreshock.packs.model import base_name
 from foreshock.schemas.anomaly import Anomaly
+from foreshock.schemas.errors import SnapshotError
 from foreshock.schemas.forecast import Forecast
 from foreshock.schemas.metrics import MetricBatch
+from foreshock.schemas.state import dump_state, load_state
 
 
 @dataclass
@@ -49,6 +51,17 @@ class _Series:
     last_fit: float = -math.inf
     active: Anomaly | None = None
     calm: int = 0
+
+
+@dataclass(frozen=True)
+class SeriesForecast:
+    """A forecast with the downsampled history it was made from."""
+
+    forecast: Forecast
+    times: npt.NDArray[np.float64]
+    values: npt.NDArray[np.float64]
+    unit: str | None
+    danger: str
 
 
 class ForecastStage:
@@ -202,12 +215,82 @@ class ForecastStage:
             s.calm = 0
         return []
 
+    # -- on demand ------------------------------------------------------------------------
+    def forecast_now(
+        self, now: float, keep: Callable[[str, str], bool] | None = None
+    ) -> list[SeriesForecast]:
+        """Forecast every tracked capacity series (``keep(resource, metric)``) as of ``now``,
+        outside the refit schedule: the open 5-minute bucket is closed first. For
+        ``foreshock forecast``: a replay read to its end, then one forecast per series."""
+        out: list[SeriesForecast] = []
+        for s in self._series.values():
+            if keep is not None and not keep(s.resource, s.metric):
+                continue
+            if s.count:  # close the open bucket
+                self._add(s, s.bucket + self.bucket_s, 0.0)
+                s.total, s.count = 0.0, 0
+            if len(s.times) < self.min_points:
+                continue
+            fc = self._forecast(s, now)
+            if fc is not None:
+                times = np.asarray(s.times, dtype=np.float64)
+                values = np.asarray(s.values, dtype=np.float64)
+                out.append(SeriesForecast(fc, times, values, s.unit, s.danger))
+        return out
+
+    # -- state as data -------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """The hyperparameters the state was learned under."""
+        return {
+            "horizon_s": self.horizon_s,
+            "refit_every": self.refit_every,
+            "bucket_s": self.bucket_s,
+            "history_s": self.history_s,
+            "min_points": self.min_points,
+            "alert_within": self.alert_within,
+            "clear_factor": self.clear_factor,
+            "clear_after": self.clear_after,
+            "candidates": self.candidates,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every tracked capacity series (history, open bucket, alert state) as plain data."""
+        series = []
+        for s in self._series.values():
+            body = asdict(s)
+            body["times"], body["values"] = list(s.times), list(s.values)
+            body["active"] = s.active.model_dump(mode="python") if s.active else None
+            series.append(body)
+        return {
+            "series": series,
+            "ignored": [list(k) for k in sorted(self._ignored)],
+            "forecasts": self.forecasts,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the state by one from :meth:`state_dict`."""
+        try:
+            self._series, self._limit_index = {}, {}
+            for body in state["series"]:
+                body = dict(body)
+                body["times"] = deque(float(x) for x in body["times"])
+                body["values"] = deque(float(x) for x in body["values"])
+                active = body["active"]
+                body["active"] = Anomaly.model_validate(active) if active else None
+                s = _Series(**body)
+                self._series[(s.resource, s.metric)] = s
+                key = (s.resource, base_name(s.limit_metric))
+                self._limit_index.setdefault(key, []).append(s)
+            self._ignored = {(str(r), str(m)) for r, m in state["ignored"]}
+            self.forecasts = int(state["forecasts"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"forecast stage state does not fit: {exc!r}") from None
+
     def snapshot(self) -> bytes:
-        return pickle.dumps((self._series, self._ignored, self._limit_index, self.forecasts))
+        return dump_state("forecast", self.state_dict(), self.config())
 
     def restore(self, state: bytes) -> None:
-        body = pickle.loads(state)  # our own snapshot
-        self._series, self._ignored, self._limit_index, self.forecasts = body
+        self.load_state_dict(load_state(state, "forecast", self.config()))
 
     def state_of(self) -> dict[str, Any]:
         return {f"{r}/{m}": len(s.times) for (r, m), s in self._series.items()}

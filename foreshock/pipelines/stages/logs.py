@@ -34,6 +34,10 @@ resources of one kind share their templates. Then:
   template and resource; after that it is part of the resource's normal behaviour (its
   rate series still goes to the detectors).
 
+The stage's state is plain data (:meth:`LogStage.state_dict`: counters, episodes and each
+kind's miner); :meth:`LogStage.snapshot` wraps it with
+:func:`~foreshock.schemas.state.dump_state`, so a snapshot is never unpickled.
+
 Examples
 --------
 >>> stage = LogStage(kinds={"redis-cache": "redis"}, interval=10.0, lateness=0.0)
@@ -54,19 +58,21 @@ Examples
 from __future__ import annotations
 
 import math
-import pickle
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
+
+from pydantic import ValidationError
 
 from foreshock.detectors.logs.miner import TemplateMatch, TemplateMiner
 from foreshock.packs.loader import PackIndex, load_packs
-from foreshock.pipelines.sources.logs.formats import LEVELS
 from foreshock.schemas.anomaly import Anomaly
-from foreshock.schemas.logs import LogRecord
+from foreshock.schemas.errors import SnapshotError
+from foreshock.schemas.logs import LEVELS, LogRecord
 from foreshock.schemas.metrics import MetricBatch
+from foreshock.schemas.state import dump_state, load_state
 
 __all__ = ["ERROR_WORDS", "LogStage", "Miner"]
 
@@ -77,6 +83,9 @@ ERROR_WORDS = re.compile(
 )
 _RANK = {level: i for i, level in enumerate(LEVELS)}
 _SCORE = {"fatal": 0.99, "error": 0.95, "warning": 0.85}
+_STATE_KEYS = frozenset({"miners", "resources", "window", "clock", "started", "lines", "anomalies"})
+_RESOURCE_KEYS = frozenset({"kind", "first", "levels", "templates", "seen", "episodes", "raised"})
+_EPISODE_KEYS = frozenset({"anomaly", "last_seen", "lines"})
 
 
 class Miner(Protocol):
@@ -84,9 +93,9 @@ class Miner(Protocol):
 
     def add(self, content: str) -> TemplateMatch: ...
 
-    def snapshot(self) -> bytes: ...
+    def state_dict(self) -> dict[str, Any]: ...
 
-    def restore(self, state: bytes) -> None: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 @dataclass
@@ -232,27 +241,117 @@ class LogStage:
         """Advance event time: close windows and quiet episodes."""
         return self._advance(now)
 
+    # ---------------------------------------------------------------- state as data
+    def config(self) -> dict[str, Any]:
+        """The hyperparameters the state is learned under (a snapshot must match them).
+
+        Examples
+        --------
+        >>> LogStage(interval=30.0).config()["interval"]
+        30.0
+        """
+        return {
+            "interval": self.interval,
+            "lateness": self.lateness,
+            "warmup": self.warmup,
+            "quiet": self.quiet,
+            "max_episodes": self.max_episodes,
+            "max_template_series": self.max_template_series,
+            "max_fill": self.max_fill,
+        }
+
     def snapshot(self) -> bytes:
-        miners = {kind: m.snapshot() for kind, m in self._miners.items()}
-        body = (
-            self._resources,
-            self._window,
-            self._clock,
-            self.lines,
-            self.anomalies,
-            self._started,
-        )
-        return pickle.dumps((miners, body))
+        """The stage's state as a snapshot (:func:`~foreshock.schemas.state.dump_state`)."""
+        return dump_state("logs", self.state_dict(), config=self.config())
 
     def restore(self, state: bytes) -> None:
-        miners, body = pickle.loads(state)  # our own snapshot
-        self._miners = {}
-        for kind, blob in miners.items():
+        """Continue from a :meth:`snapshot` of a stage with the same hyperparameters.
+
+        Raises
+        ------
+        SnapshotError
+            A foreign, tampered or malformed snapshot, or one taken with other
+            hyperparameters; the stage is then left as it was.
+
+        Examples
+        --------
+        >>> a = LogStage(kinds={"pg-1": "postgresql"})
+        >>> _ = a.process(LogRecord(timestamp=5.0, resource="pg-1", message="checkpoint done"))
+        >>> b = LogStage(kinds={"pg-1": "postgresql"})
+        >>> b.restore(a.snapshot())
+        >>> b.lines, b.state_of()
+        (1, {'pg-1': {'templates': 1, 'open': []}})
+        >>> LogStage(interval=60.0).restore(a.snapshot())  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        foreshock.schemas.errors.SnapshotError: snapshot learned under {'interval': 10.0, ...
+        """
+        self.load_state_dict(load_state(state, "logs", config=self.config()))
+
+    def state_dict(self) -> dict[str, Any]:
+        """The stage's state as plain data (for :meth:`load_state_dict`).
+
+        Per resource its kind, first line time, level and template counters, templates
+        seen, open episodes (the anomaly as a dict) and episodes raised per template; the
+        open window, event-time clock and start, the line and anomaly totals, and each
+        kind's miner state (:meth:`Miner.state_dict`).
+
+        Examples
+        --------
+        >>> stage = LogStage(kinds={"pg-1": "postgresql"})
+        >>> s = stage.state_dict()
+        >>> s["window"], s["clock"], s["started"], s["resources"]
+        (None, -inf, inf, {})
+        """
+        return {
+            "miners": {kind: m.state_dict() for kind, m in self._miners.items()},
+            "resources": {res: _resource_state(r) for res, r in self._resources.items()},
+            "window": self._window,
+            "clock": self._clock,
+            "started": self._started,
+            "lines": self.lines,
+            "anomalies": self.anomalies,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the stage's state by one from :meth:`state_dict`.
+
+        Raises
+        ------
+        SnapshotError
+            ``state`` is not shaped like a :meth:`state_dict` (or a miner refuses its
+            part); the stage is then left as it was.
+
+        Examples
+        --------
+        >>> LogStage().load_state_dict({"lines": 3})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        foreshock.schemas.errors.SnapshotError: log stage state: expected a dict with keys ...
+        """
+        if not isinstance(state, dict) or state.keys() != _STATE_KEYS:
+            _fail(f"expected a dict with keys {', '.join(sorted(_STATE_KEYS))}")
+        miners_state = _dict(state["miners"], "miners")
+        resources_state = _dict(state["resources"], "resources")
+        window = state["window"]
+        if window is not None:
+            window = _float(window, "window")
+        clock = _float(state["clock"], "clock")
+        started = _float(state["started"], "started")
+        lines = _int(state["lines"], "lines")
+        anomalies = _int(state["anomalies"], "anomalies")
+        resources = {
+            _str(res, "resource id"): _resource(r, f"resources[{res!r}]")
+            for res, r in resources_state.items()
+        }
+        miners: dict[str, Miner] = {}
+        for kind, ms in miners_state.items():
             m = self.miner_factory()
-            m.restore(blob)
-            self._miners[kind] = m
-        self._resources, self._window, self._clock, self.lines, self.anomalies = body[:5]
-        self._started = body[5] if len(body) > 5 else self._clock
+            m.load_state_dict(_dict(ms, f"miners[{kind!r}]"))
+            miners[_str(kind, "miner kind")] = m
+        self._miners, self._resources = miners, resources
+        self._window, self._clock, self._started = window, clock, started
+        self.lines, self.anomalies = lines, anomalies
 
     def state_of(self) -> dict[str, Any]:
         """Templates seen and open episodes per resource (for ``foreshock`` status output)."""
@@ -364,6 +463,92 @@ class LogStage:
         if not values:
             return None
         return MetricBatch(timestamp=end, resources=resources, metrics=metrics, values=values)
+
+
+# ---------------------------------------------------------------- state as data
+def _resource_state(r: _Resource) -> dict[str, Any]:
+    return {
+        "kind": r.kind,
+        "first": r.first,
+        "levels": dict(r.levels),
+        "templates": dict(r.templates),
+        "seen": set(r.seen),
+        "episodes": {
+            tid: {
+                "anomaly": ep.anomaly.model_dump(mode="python"),
+                "last_seen": ep.last_seen,
+                "lines": ep.lines,
+            }
+            for tid, ep in r.episodes.items()
+        },
+        "raised": dict(r.raised),
+    }
+
+
+def _resource(value: Any, where: str) -> _Resource:
+    r = _dict(value, where)
+    if r.keys() != _RESOURCE_KEYS:
+        _fail(f"{where}: expected a dict with keys {', '.join(sorted(_RESOURCE_KEYS))}")
+    seen = r["seen"]
+    if not isinstance(seen, set) or not all(isinstance(t, str) for t in seen):
+        _fail(f"{where}.seen: expected a set of template ids")
+    episodes: dict[str, _Episode] = {}
+    for tid, ep in _dict(r["episodes"], f"{where}.episodes").items():
+        at = f"{where}.episodes[{tid!r}]"
+        if not isinstance(ep, dict) or ep.keys() != _EPISODE_KEYS:
+            _fail(f"{at}: expected a dict with keys {', '.join(sorted(_EPISODE_KEYS))}")
+        try:
+            anomaly = Anomaly.model_validate(ep["anomaly"])
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field_ = ".".join(str(x) for x in first["loc"])
+            _fail(f"{at}.anomaly.{field_}: {first['msg']}")
+        episodes[_str(tid, at)] = _Episode(
+            anomaly, _float(ep["last_seen"], f"{at}.last_seen"), _int(ep["lines"], f"{at}.lines")
+        )
+    return _Resource(
+        kind=_str(r["kind"], f"{where}.kind"),
+        first=_float(r["first"], f"{where}.first"),
+        levels=_counts(r["levels"], f"{where}.levels"),
+        templates=_counts(r["templates"], f"{where}.templates"),
+        seen=set(seen),
+        episodes=episodes,
+        raised=Counter(_counts(r["raised"], f"{where}.raised")),
+    )
+
+
+def _fail(message: str) -> NoReturn:
+    raise SnapshotError(f"log stage state: {message}")
+
+
+def _dict(value: Any, where: str) -> dict[Any, Any]:
+    if not isinstance(value, dict):
+        _fail(f"{where}: expected a dict, got {type(value).__name__}")
+    return value
+
+
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        _fail(f"{where}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def _int(value: Any, where: str) -> int:
+    if type(value) is not int:
+        _fail(f"{where}: expected an int, got {type(value).__name__}")
+    return value
+
+
+def _float(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, float | int):
+        _fail(f"{where}: expected a number, got {type(value).__name__}")
+    return value  # as it was: an int clock stays an int
+
+
+def _counts(value: Any, where: str) -> dict[str, int]:
+    return {
+        _str(k, f"{where} key"): _int(v, f"{where}[{k!r}]") for k, v in _dict(value, where).items()
+    }
 
 
 def _compile(pattern: str) -> re.Pattern[str] | None:

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import pickle
-
 import numpy as np
 
 from foreshock.detectors.calibration import TailCalibrator
 from foreshock.detectors.counters import CounterRates
 from foreshock.detectors.decision import EpisodeDecider
 from foreshock.detectors.fleet import RobustBaseline
+from foreshock.schemas.state import dump_state, load_state
 
 
 def _stream(n: int, series: int, seed: int = 0) -> np.ndarray:
@@ -50,11 +49,26 @@ def test_state_is_under_one_kilobyte_per_series_and_survives_restore() -> None:
         det.update(ids, data[k], 15.0 * k)
     assert det.state_bytes() / det.n_series <= 1024
     clone = RobustBaseline()
-    clone.restore(det.snapshot())
+    clone.load_state_dict(load_state(dump_state("fleet", det.state_dict()), "fleet"))
+    assert np.array_equal(clone.baseline(ids, 0.0), det.baseline(ids, 0.0))
     a = det.update(ids, data[0] + 3, 1500.0)
     b = clone.update(ids, data[0] + 3, 1500.0)
-    assert np.allclose(a, b)
-    assert np.allclose(pickle.loads(pickle.dumps(det)).baseline(ids, 0.0), det.baseline(ids, 0.0))
+    assert np.array_equal(a, b)
+
+
+def test_a_value_that_is_not_a_number_scores_zero_and_leaves_the_series_alone() -> None:
+    det, twin = RobustBaseline(warmup=5), RobustBaseline(warmup=5)
+    ids = np.array([0, 1])
+    for k in range(50):
+        det.update(ids, np.array([10.0 + k % 3, 5.0]), 15.0 * k)
+        twin.update(ids, np.array([10.0 + k % 3, 5.0]), 15.0 * k)
+    z = det.update(ids, np.array([np.nan, 5.0]), 750.0)
+    assert z[0] == 0.0 and np.isfinite(z).all()
+    twin.update(ids[1:], np.array([5.0]), 750.0)  # as if the NaN had never come
+    assert np.array_equal(
+        det.update(ids, np.array([30.0, 5.0]), 765.0),
+        twin.update(ids, np.array([30.0, 5.0]), 765.0),
+    )
 
 
 def test_counter_rates_survive_resets_and_gaps() -> None:

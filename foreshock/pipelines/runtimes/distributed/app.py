@@ -26,16 +26,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
 import faust
 import orjson
 
-from foreshock.graph.backends.base import GraphBackend
-from foreshock.graph.backends.embedded import NetworkXGraph
-from foreshock.packs.loader import PackIndex, load_packs
+from foreshock.pipelines.assembly import load_settings_packs
+from foreshock.pipelines.backends import open_graph, open_store
 from foreshock.pipelines.kafka.state_topic import ensure_state_topic, load_latest
 from foreshock.pipelines.kafka.topics import TopicNames, ensure_topics
 from foreshock.pipelines.kafka.wire import Message, decode, encode
@@ -43,38 +42,27 @@ from foreshock.pipelines.runtimes.distributed.drivers import (
     Out,
     PartitionCorrelator,
     PartitionDetector,
+    PartitionPager,
     components,
-    pack_state,
     partition_of,
-    state_offset,
 )
+from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
 from foreshock.pipelines.sinks.alerts import JsonlAlertSink
 from foreshock.schemas.dead_letter import DeadLetter
-from foreshock.schemas.errors import SchemaError
+from foreshock.schemas.errors import SchemaError, SnapshotError
 from foreshock.schemas.topology import Topology
 
 log = logging.getLogger("foreshock.worker")
 
 
-def _graph(settings: Settings, topology: Topology) -> GraphBackend:
-    if settings.graph_backend == "neo4j":
-        from foreshock.graph.backends.neo4j_graph import Neo4jGraph
+class _Driver(Protocol):
+    offset: int
 
-        g = Neo4jGraph.from_settings(settings)
-        g.load(topology)
-        return g
-    return NetworkXGraph(topology)
+    def restore(self, blob: bytes) -> None: ...
 
 
-def _store(settings: Settings, home: Path) -> Any:
-    try:
-        from foreshock.pipelines.backends import open_store
-    except ImportError:  # pragma: no cover - before the OpenSearch store existed
-        from foreshock.enrichers.stores.sqlite import SQLiteReportStore
-
-        return SQLiteReportStore(home / "reports.sqlite")
-    return open_store(settings, home)
+D = TypeVar("D", bound=_Driver)
 
 
 def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
@@ -120,12 +108,15 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
         fut = await t_state.send(key=f"{stage}:{p}".encode(), value=value, partition=p)
         await fut
 
-    packs = PackIndex(load_packs())
+    packs = load_settings_packs(settings)
     kinds = topology.kinds()
     comp = components(topology)
-    graph = _graph(settings, topology)
+    opened = open_graph(settings, topology)
+    graph = opened.graph
+    key = settings.state_key.encode()
     detectors: dict[int, PartitionDetector] = {}
     correlators: dict[int, PartitionCorrelator] = {}
+    pagers: dict[int, PartitionPager] = {}
 
     async def dead_letter(event: Any, reason: str) -> None:
         m = event.message
@@ -155,35 +146,37 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
         for fut in futures:  # acknowledged before the state that implies them is stored
             await fut
 
+    def driver(drivers: dict[int, D], stage: str, p: int, offset: int, new: Callable[[], D]) -> D:
+        """The driver of partition ``p``, rebuilt from its stored state when it is new here
+        or others worked on the partition since; a stored state that cannot be used is
+        refused (never executed) and the partition relearns from the stream."""
+        d = drivers.get(p)
+        if d is not None and offset == d.offset + 1:
+            return d
+        d = new()
+        stored = load_state(stage, p)
+        if stored:
+            try:
+                d.restore(stored)
+            except SnapshotError as exc:
+                log.warning("%s partition %d: stored state refused (%s); relearning", stage, p, exc)
+                d = new()
+        drivers[p] = d
+        return d
+
     def driver_detector(p: int, offset: int) -> PartitionDetector:
-        det = detectors.get(p)
-        if det is None or offset != det.offset + 1:  # new here, or others worked on it since
-            det = PartitionDetector(kinds, packs, forecast=settings.forecast)
-            stored = load_state("detect", p)
-            if stored:
-                det.restore(stored)
-            detectors[p] = det
-        return det
+        return driver(
+            detectors, "detect", p, offset, lambda: PartitionDetector(settings, kinds, packs, key)
+        )
 
     def driver_correlator(p: int, offset: int) -> PartitionCorrelator:
-        cor = correlators.get(p)
-        if cor is None or offset != cor.offset + 1:
-            cor = PartitionCorrelator(n, graph, packs)
-            stored = load_state("correlate", p)
-            if stored:
-                cor.restore(stored)
-            correlators[p] = cor
-        return cor
-
-    paged: dict[int, tuple[int, set[str]]] = {}
-
-    def paged_keys(p: int, offset: int) -> set[str]:
-        got = paged.get(p)
-        if got is None or offset != got[0] + 1:
-            stored = load_state("page", p)
-            got = (state_offset(stored), set(orjson.loads(stored[8:])) if stored else set())
-        paged[p] = (offset, got[1])
-        return got[1]
+        return driver(
+            correlators,
+            "correlate",
+            p,
+            offset,
+            lambda: PartitionCorrelator(n, settings, graph, packs, key),
+        )
 
     # Messages are taken in groups: each group's outputs are sent, their acknowledgements
     # awaited once, then each touched partition's state is stored once (with the offset of
@@ -221,7 +214,7 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
             ticks: dict[int, tuple[str, list[float]]] = {}
             items: list[tuple[int, int, Message]] = []
             for event in events:
-                msg = await accept(event, ("batch", "end"), "metrics")
+                msg = await accept(event, ("batch", "log", "end"), "metrics")
                 if msg is not None:
                     items.append((event.message.partition, event.message.offset, msg))
             for p, det, msg, out in await loop.run_in_executor(None, detect_group, items):
@@ -281,36 +274,30 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
                 sends.append((t_control, b"done", encode("done", run=run, source=p), None))
         return sends
 
-    store = _store(settings, home)
-    history = graph.history() if settings.graph_backend == "neo4j" else None  # type: ignore[attr-defined]
+    outputs = Outputs(
+        open_store(settings, home), JsonlAlertSink(home / "alerts.jsonl"), opened.history
+    )
 
     @app.agent(t_incidents)
     async def store_incidents(stream: Any) -> None:
         async for event in stream.events():
             msg = await accept(event, ("incident",), "incidents")
-            if msg is None:
-                continue
-            store.put_incident(msg.record)
-            if history is not None:
-                history.record_incident(msg.record)
+            if msg is not None:
+                outputs.incident(msg.record)
 
     @app.agent(t_reports)
     async def store_reports(stream: Any) -> None:
         async for event in stream.events():
             msg = await accept(event, ("report",), "reports")
-            if msg is None:
-                continue
-            store.put(msg.record)
+            if msg is not None:
+                outputs.report(msg.record)
 
     @app.agent(t_forecasts)
     async def store_forecasts(stream: Any) -> None:
         async for events in stream.take_events(group_max, within=group_within):
             got = [await accept(e, ("forecast",), "forecasts") for e in events]
-            forecasts = [m.record for m in got if m is not None]
-            if forecasts and hasattr(store, "put_forecasts"):
-                store.put_forecasts(forecasts)
-
-    sink = JsonlAlertSink(home / "alerts.jsonl")
+            outputs.add_forecasts(m.record for m in got if m is not None)
+            outputs.flush()
 
     @app.agent(t_alerts)
     async def page(stream: Any) -> None:
@@ -319,14 +306,18 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
             if msg is None:
                 continue
             p, off = event.message.partition, event.message.offset
-            keys = paged_keys(p, off)
+            pager = driver(pagers, "page", p, off, lambda: PartitionPager(key))
             alert = msg.record
-            key = f"{alert.dedup_key}|{alert.action}"
-            if key in keys:
+            if not pager.first_time(off, f"{alert.dedup_key}|{alert.action}"):
                 continue
-            sink.send(alert)
-            keys.add(key)
-            await save_state("page", p, pack_state(off, None)[:8] + orjson.dumps(sorted(keys)))
+            outputs.alert(alert)
+            await save_state("page", p, pager.snapshot())
+
+    async def close_backends(app: Any, *args: Any, **kwargs: Any) -> None:
+        outputs.close()
+        opened.close()
+
+    app.on_before_shutdown.connect(cast(Any, close_backends))
 
     return app
 

@@ -2,7 +2,9 @@
 
 The Faust agents (:mod:`.app`) are thin: they decode a message, hand it to
 one of these drivers with its offset, send what comes back, and store the driver's
-snapshot in a changelogged table. The drivers make that safe:
+snapshot on the compacted state topic. The drivers run the two halves of the chain that
+:mod:`foreshock.pipelines.assembly` builds (the same stages, in the same order, as the
+embedded runtime), and make that safe:
 
 - **Idempotent on redelivery.** A driver remembers the last offset it applied; after a
   crash Kafka redelivers what was not committed, and the driver skips what its restored
@@ -14,6 +16,11 @@ snapshot in a changelogged table. The drivers make that safe:
   applies them in event-time order, up to the watermark (the oldest tick all detect
   partitions have reported), in the same canonical order as the embedded runtime, so both
   runtimes find the same incidents.
+- **State is data.** A snapshot is the driver's offset and its stages' state as plain data
+  (:mod:`foreshock.schemas.state`: versioned, checksummed, keyed by the ``state_key``
+  setting, never unpickled); one that cannot be used (foreign, tampered, another version
+  or configuration) raises :class:`~foreshock.schemas.errors.SnapshotError`, and the
+  worker starts that partition empty: it relearns from the stream.
 
 Examples
 --------
@@ -30,28 +37,34 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import pickle
-import struct
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from foreshock.enrichers.narrator import OfflineNarrator
 from foreshock.graph.backends.base import GraphBackend
-from foreshock.packs.loader import PackIndex, load_packs
+from foreshock.packs.loader import PackIndex
+from foreshock.pipelines.assembly import correlation, detection
+from foreshock.pipelines.chain import Tick
 from foreshock.pipelines.kafka.wire import Message
-from foreshock.pipelines.stages.alerting import AlertStage
-from foreshock.pipelines.stages.correlate import CorrelateStage
-from foreshock.pipelines.stages.detect import DetectStage
-from foreshock.pipelines.stages.enrich import EnrichStage
-from foreshock.pipelines.stages.forecast import ForecastStage
+from foreshock.pipelines.settings import Settings
+from foreshock.schemas.alert import AlertEvent
 from foreshock.schemas.anomaly import Anomaly
+from foreshock.schemas.errors import SnapshotError
 from foreshock.schemas.forecast import Forecast
 from foreshock.schemas.incident import Incident
-from foreshock.schemas.metrics import MetricBatch
+from foreshock.schemas.report import RootCauseReport
+from foreshock.schemas.state import dump_state, load_state
 from foreshock.schemas.topology import Topology
 
 Out = tuple[str, Any]  # (kind, record or timestamp)
+
+_KIND: dict[type, str] = {
+    Anomaly: "anomaly",
+    Forecast: "forecast",
+    Incident: "incident",
+    RootCauseReport: "report",
+    AlertEvent: "alert",
+}
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -78,36 +91,29 @@ def components(topology: Topology) -> dict[str, str]:
     return {n: find(n) for n in sorted(parent)}
 
 
-def pack_state(offset: int, body: Any) -> bytes:
-    return struct.pack(">q", offset) + pickle.dumps(body)
-
-
-def state_offset(state: bytes | None) -> int:
-    """Offset a stored snapshot was taken at (-1 for none)."""
-    if not state:
-        return -1
-    return int(struct.unpack(">q", state[:8])[0])
-
-
-def unpack_state(state: bytes) -> tuple[int, Any]:
-    return state_offset(state), pickle.loads(state[8:])
+def _tagged(records: list[Any]) -> list[Out]:
+    return [(_KIND[type(r)], r) for r in records]
 
 
 class PartitionDetector:
-    """The detect stage of one metrics partition, and its forecast stage.
+    """The detection half of the chain (forecast → logs → detect) for one metrics partition.
 
-    Metrics are keyed by resource, so a capacity series and its limit share a partition.
-    With ``forecast`` on, every batch also feeds a
-    :class:`~foreshock.pipelines.stages.forecast.ForecastStage`, ticked at the batch's time as in
-    the embedded runtime: its forecasts come out as ``("forecast", f)`` and its
-    predicted-exhaustion anomalies as ordinary ``("anomaly", a)``.
+    Metrics and log records are keyed by resource, so a capacity series and its limit, and
+    a resource's logs and metrics, share a partition. Every batch is followed by its
+    event-time tick, as in the embedded runtime: anomalies come out as ``("anomaly", a)``,
+    forecasts as ``("forecast", f)``, then ``("tick", timestamp)``.
     """
 
     def __init__(
-        self, kinds: dict[str, str], packs: PackIndex | None = None, forecast: bool = True
+        self,
+        settings: Settings,
+        kinds: Mapping[str, str],
+        packs: PackIndex,
+        key: bytes = b"",
     ) -> None:
-        self.stage = DetectStage(kinds=kinds, packs=packs)
-        self.forecast = ForecastStage(kinds=kinds, packs=packs) if forecast else None
+        self.stages = detection(settings, kinds, packs)
+        self.chain = self.stages.chain
+        self.key = key
         self.offset = -1
 
     def handle(self, offset: int, msg: Message) -> list[Out] | None:
@@ -115,31 +121,30 @@ class PartitionDetector:
         if offset <= self.offset:
             return None
         self.offset = offset
-        if msg.kind == "batch":
-            batch: MetricBatch = msg.record
-            out: list[Out] = []
-            if len(batch):
-                if self.forecast is not None:
-                    self.forecast.process(batch)
-                out += [("anomaly", a) for a in self.stage.process(batch)]
-            if self.forecast is not None:
-                for rec in self.forecast.tick(batch.timestamp):
-                    out.append(("forecast" if isinstance(rec, Forecast) else "anomaly", rec))
-            out.append(("tick", batch.timestamp))
+        if msg.kind in ("batch", "log"):
+            out = _tagged(self.chain.feed(msg.record))
+            if msg.kind == "batch":
+                out.append(("tick", float(msg.record.timestamp)))
             return out
         if msg.kind == "end":
             return [("end", msg.timestamp)]
         return []
 
     def snapshot(self) -> bytes:
-        fc = self.forecast.snapshot() if self.forecast is not None else None
-        return pack_state(self.offset, (self.stage.snapshot(), fc))
+        state = {"offset": self.offset, "stages": self.stages.state_dict()}
+        return dump_state("partition-detector", state, self.stages.config(), self.key)
 
-    def restore(self, state: bytes) -> None:
-        self.offset, (body, fc) = unpack_state(state)
-        self.stage.restore(body)
-        if self.forecast is not None and fc is not None:
-            self.forecast.restore(fc)
+    def restore(self, blob: bytes) -> None:
+        """Take a snapshot's state; :class:`SnapshotError` leaves this driver untouched
+        only if raised before any stage was loaded: build a new driver on error."""
+        state = load_state(blob, "partition-detector", self.stages.config(), self.key)
+        try:
+            offset = int(state["offset"])
+            stages = state["stages"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"detector partition state does not fit: {exc!r}") from None
+        self.stages.load_state_dict(stages)
+        self.offset = offset
 
 
 @dataclass
@@ -150,20 +155,22 @@ class _Clock:
 
 
 class PartitionCorrelator:
-    """Correlate → enrich → alert for the anomalies of one partition, in event time."""
+    """The correlation half (correlate → enrich → alert) for one anomalies partition,
+    applied in event time."""
 
     def __init__(
         self,
         sources: int,
+        settings: Settings,
         graph: GraphBackend,
-        packs: PackIndex | None = None,
+        packs: PackIndex,
+        key: bytes = b"",
         keep_seen: float = 7200.0,
     ) -> None:
-        index = packs or PackIndex(load_packs())
         self.sources = sources
-        self.correlate = CorrelateStage(graph, index)
-        self.enrich = EnrichStage(OfflineNarrator(index.packs))
-        self.alerting = AlertStage()
+        self.stages = correlation(settings, graph, packs)
+        self.chain = self.stages.chain
+        self.key = key
         self.keep_seen = keep_seen
         self.offset = -1
         self.clock = _Clock()
@@ -178,7 +185,7 @@ class PartitionCorrelator:
         self.offset = offset
         if msg.kind == "anomaly":
             a: Anomaly = msg.record
-            key = (a.resource, a.metric, a.onset, a.detected_at, a.state)
+            key = _seen_key(a)
             if key not in self.seen:  # a redelivered duplicate from a detect partition
                 self.seen[key] = a.detected_at
                 self.buffer.append(a)
@@ -195,8 +202,7 @@ class PartitionCorrelator:
             self.clock.ended.add(msg.source)
             if len(self.clock.ended) >= self.sources and not self.done:
                 out = self._advance(final=True)
-                for e in self.alerting.flush():
-                    out.append(("alert", e))
+                out += _tagged(self.stages.finish())
                 self.done = True
                 out.append(("done", msg.timestamp))
                 return out
@@ -224,39 +230,86 @@ class PartitionCorrelator:
                 taken = {id(a) for a in ready}
                 self.buffer = [a for a in self.buffer if id(a) not in taken]
             for a in ready:
-                out.append(("anomaly", a))
-                out += self._route_incidents(self.correlate.process(a))
-            out += self._route_incidents(list(self.correlate.tick(t)))
-            out += [("alert", e) for e in self.alerting.tick(t)]
+                out += _tagged(self.chain.feed(a))
+            out += _tagged(self.chain.feed(Tick(t)))
         horizon = wm - self.keep_seen
         if horizon > float("-inf"):
             self.seen = {k: v for k, v in self.seen.items() if v >= horizon}
         return out
 
-    def _route_incidents(self, incidents: Sequence[Incident]) -> list[Out]:
-        out: list[Out] = []
-        for inc in incidents:
-            out.append(("incident", inc))
-            out += [("report", r) for r in self.enrich.process(inc)]
-            out += [("alert", e) for e in self.alerting.process(inc)]
-        return out
-
+    # -- state as data -----------------------------------------------------------------------
     def snapshot(self) -> bytes:
-        body = {
-            "correlate": self.correlate.snapshot(),
-            "alerting": self.alerting.snapshot(),
-            "clock": self.clock,
-            "buffer": self.buffer,
-            "seen": self.seen,
+        c = self.clock
+        state = {
+            "offset": self.offset,
+            "stages": self.stages.state_dict(),
+            "clock": {"latest": c.latest, "pending": c.pending, "ended": c.ended},
+            "buffer": [a.model_dump(mode="python") for a in self.buffer],
+            "seen": [[*k, v] for k, v in self.seen.items()],
             "done": self.done,
         }
-        return pack_state(self.offset, body)
+        config = {**self.stages.config(), "sources": self.sources}
+        return dump_state("partition-correlator", state, config, self.key)
 
-    def restore(self, state: bytes) -> None:
-        self.offset, body = unpack_state(state)
-        self.correlate.restore(body["correlate"])
-        self.alerting.restore(body["alerting"])
-        self.clock = body["clock"]
-        self.buffer = body["buffer"]
-        self.seen = body["seen"]
-        self.done = body["done"]
+    def restore(self, blob: bytes) -> None:
+        """Take a snapshot's state (:class:`SnapshotError`: build a new driver instead)."""
+        config = {**self.stages.config(), "sources": self.sources}
+        state = load_state(blob, "partition-correlator", config, self.key)
+        try:
+            clock = state["clock"]
+            self.clock = _Clock(
+                latest={int(k): float(v) for k, v in clock["latest"].items()},
+                pending=[float(x) for x in clock["pending"]],
+                ended={int(x) for x in clock["ended"]},
+            )
+            self.buffer = [Anomaly.model_validate(a) for a in state["buffer"]]
+            self.seen = {
+                (str(r), str(m), float(o), float(d), str(s)): float(v)
+                for r, m, o, d, s, v in state["seen"]
+            }
+            self.done = bool(state["done"])
+            self.stages.load_state_dict(state["stages"])
+            self.offset = int(state["offset"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"correlator partition state does not fit: {exc!r}") from None
+
+
+def _seen_key(a: Anomaly) -> tuple[str, str, float, float, str]:
+    return (a.resource, a.metric, a.onset, a.detected_at, a.state)
+
+
+class PartitionPager:
+    """Pages of one alerts partition: each ``(dedup_key, action)`` goes out once.
+
+    Examples
+    --------
+    >>> pager = PartitionPager()
+    >>> pager.first_time(0, "inc-1|trigger"), pager.first_time(1, "inc-1|trigger")
+    (True, False)
+    >>> again = PartitionPager(); again.restore(pager.snapshot()); again.keys
+    {'inc-1|trigger'}
+    """
+
+    def __init__(self, key: bytes = b"") -> None:
+        self.key = key
+        self.offset = -1
+        self.keys: set[str] = set()
+
+    def first_time(self, offset: int, page: str) -> bool:
+        """Whether ``page`` was not sent before (and remember it as sent)."""
+        self.offset = max(self.offset, offset)
+        if page in self.keys:
+            return False
+        self.keys.add(page)
+        return True
+
+    def snapshot(self) -> bytes:
+        return dump_state("pager", {"offset": self.offset, "keys": self.keys}, key=self.key)
+
+    def restore(self, blob: bytes) -> None:
+        state = load_state(blob, "pager", key=self.key)
+        try:
+            self.offset = int(state["offset"])
+            self.keys = {str(k) for k in state["keys"]}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"pager state does not fit: {exc!r}") from None

@@ -3,8 +3,10 @@
 Each scrape (one :class:`MetricBatch`) is split by resource into one sub-batch per
 metrics partition, every partition getting one (possibly empty) sub-batch per scrape so
 that event time advances on all of them; an ``end`` marker on every partition closes the
-replay. ``speed`` paces publication in event time (``speed=60``: one simulated minute per
-second; ``0``: as fast as the broker takes it).
+replay. Log records (``logs``: server log files, as ``foreshock run --replay --logs``)
+go to the partition of their resource, in event-time order with the scrapes, as the
+embedded runtime merges them. ``speed`` paces publication in event time (``speed=60``: one
+simulated minute per second; ``0``: as fast as the broker takes it).
 
 Examples
 --------
@@ -19,16 +21,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from foreshock.pipelines.kafka.topics import TopicNames, ensure_topics
 from foreshock.pipelines.kafka.wire import encode, encode_batch
 from foreshock.pipelines.runtimes.distributed.drivers import partition_of
+from foreshock.pipelines.runtimes.embedded import interleave
 from foreshock.pipelines.settings import Settings
+from foreshock.pipelines.sources.logs.tail import read_log_files
 from foreshock.pipelines.sources.replay import read_replay
 from foreshock.schemas.errors import ConfigError
+from foreshock.schemas.logs import LogRecord
 from foreshock.schemas.metrics import MetricBatch
 
 
@@ -40,6 +45,7 @@ class Published:
     messages: int
     seconds: float
     dead_letters: int
+    log_records: int = 0
 
 
 def split_batch(batch: MetricBatch, partitions: int) -> list[MetricBatch]:
@@ -61,11 +67,13 @@ def publish_replay(
     speed: float = 0.0,
     run: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    logs: Sequence[str] = (),
 ) -> Published:
     """Produce a replay folder to ``<prefix>.metrics``; returns what was sent."""
     from confluent_kafka import KafkaException, Producer
 
     rep = read_replay(folder)
+    records = read_log_files(logs) if logs else []
     names = TopicNames(settings.kafka_topic_prefix)
     n = settings.kafka_partitions
     ensure_topics(settings.kafka_bootstrap, names, n)
@@ -86,29 +94,36 @@ def publish_replay(
     started = time.perf_counter()
     messages = 0
     first_ts = rep.batches[0].timestamp if rep.batches else 0.0
-    for i, batch in enumerate(rep.batches):
+
+    def produce(value: bytes, key: bytes, p: int) -> None:
+        while True:
+            try:
+                producer.produce(
+                    names.metrics, value, key=key, partition=p, on_delivery=on_delivery
+                )
+                return
+            except BufferError:
+                producer.poll(0.1)
+
+    i = 0
+    for item in interleave(rep.batches, records):
+        if isinstance(item, LogRecord):
+            key = item.resource.encode()
+            produce(encode("log", item, run), key, partition_of(item.resource, n))
+            messages += 1
+            continue
         if speed > 0:
-            due = started + (batch.timestamp - first_ts) / speed
+            due = started + (item.timestamp - first_ts) / speed
             delay = due - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-        for p, sub in enumerate(split_batch(batch, n)):
-            while True:
-                try:
-                    producer.produce(
-                        names.metrics,
-                        encode_batch(sub, run),
-                        key=str(p).encode(),
-                        partition=p,
-                        on_delivery=on_delivery,
-                    )
-                    break
-                except BufferError:
-                    producer.poll(0.1)
+        for p, sub in enumerate(split_batch(item, n)):
+            produce(encode_batch(sub, run), str(p).encode(), p)
             messages += 1
         producer.poll(0)
+        i += 1
         if progress is not None:
-            progress(i + 1, len(rep.batches))
+            progress(i, len(rep.batches))
     last = rep.batches[-1].timestamp if rep.batches else 0.0
     for p in range(n):
         producer.produce(
@@ -132,4 +147,5 @@ def publish_replay(
         messages,
         time.perf_counter() - started,
         len(rep.dead_letters),
+        sum(1 for r in records if r.timestamp <= (rep.batches[-1].timestamp if rep.batches else 0)),
     )

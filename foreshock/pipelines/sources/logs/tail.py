@@ -346,3 +346,34 @@ class LogFiles:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def read_log_files(specs: Iterable[str | LogFileSpec]) -> list[LogRecord]:
+    """Every record in the files of ``specs`` (``PATH=RESOURCE[:FORMAT]``), by time.
+
+    For a replay: the files are read from their start to their end, once.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> log = pathlib.Path(tmp.name) / "redis.log"
+    >>> _ = log.write_text("1:M 25 Nov 2026 13:52:48.123 * Ready to accept connections tcp\\n")
+    >>> [r.message for r in read_log_files([f"{log}=redis-cache:redis"])]
+    ['Ready to accept connections tcp']
+    >>> tmp.cleanup()
+    """
+    out: list[LogRecord] = []
+    with LogFiles(specs) as files:
+        for s in files.specs:
+            if not s.path.is_file():
+                raise ConfigError(f"log file {s.path} does not exist")
+        while True:
+            got = files.poll()
+            if not got:
+                got = files.poll()  # a quiet poll releases entries still waiting for more
+                if not got:
+                    break
+            out += got
+    out.sort(key=lambda r: r.timestamp)
+    return out

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import random
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from foreshock.detectors.logs.header import strip_header
 from foreshock.detectors.logs.masking import mask
 from foreshock.detectors.logs.miner import TemplateMiner
+from foreshock.schemas.errors import SnapshotError
+from foreshock.schemas.state import dump_state, load_state
 
 
 def _stream(n: int, seed: int = 0) -> list[tuple[str, str]]:
@@ -114,12 +119,158 @@ def test_variable_length_lists_do_not_split_a_template() -> None:
     assert len(_groups(lines, miner)) == 2
 
 
-def test_ids_stay_stable_and_are_not_reused_after_snapshot_restore() -> None:
+def _varied(n: int, seed: int) -> list[str]:
+    """Lines from overlapping templates: some generalise and fold into older ones."""
+    rng = random.Random(seed)
+    words = ["alpha", "beta", "gamma", "delta", "w1", "w2", "job7", "x9"]
+    users = ["alice", "bob", "carol", "dave"]
+    verbs = ["open", "read", "write", "sync"]
+    objs = ["file", "socket", "volume", "table", "index"]
+    makers: list[Callable[[], str]] = [
+        lambda: f"{rng.choice(words)} started on node {rng.randint(1, 9)}",
+        lambda: f"session opened for user {rng.choice(users)}",
+        lambda: f"Slow query took {rng.randint(1, 9999)} ms on table {rng.choice(objs)}",
+        lambda: f"{rng.choice(verbs)} {rng.choice(objs)} failed: {rng.choice(['timeout', 'busy'])}",
+        lambda: (
+            "Evicted keys " + ", ".join(f"k{rng.randint(1, 99)}" for _ in range(rng.randint(1, 4)))
+        ),
+        lambda: (
+            f"cache {rng.choice(words)} warmed in {rng.choice(['east', 'west'])} "
+            f"by {rng.choice(users)}"
+        ),
+        lambda: f"{rng.choice(users)} {rng.choice(verbs)} {rng.choice(objs)} {rng.choice(words)}",
+    ]
+    return [rng.choice(makers)() for _ in range(n)]
+
+
+@pytest.mark.parametrize("max_clusters", [None, 6, 20])
+def test_a_restored_miner_continues_exactly_like_the_original(max_clusters: int | None) -> None:
+    lines = _varied(600, seed=1)
+    original = TemplateMiner(max_clusters=max_clusters)
+    for line in lines[:300]:
+        original.add(line)
+    state = original.state_dict()
+    if max_clusters is None:
+        assert state["alias"], "the stream should have merged templates"
+    else:
+        assert state["clusters_counter"] > max_clusters, "the stream should have evicted some"
+    restored = TemplateMiner(max_clusters=max_clusters)
+    restored.load_state_dict(load_state(dump_state("miner", state), "miner"))
+    assert restored.state_dict() == state  # tree, templates, LRU order, merges, counts
+    for line in lines[300:]:
+        assert restored.add(line) == original.add(line), line
+    assert restored.templates() == original.templates()
+    assert restored.state_dict() == original.state_dict()
+    for line in lines:
+        assert restored.match(line) == original.match(line)
+
+
+def test_taking_the_state_changes_nothing_not_even_the_lru_order() -> None:
+    miner = TemplateMiner(max_clusters=5)
+    for line in _varied(200, seed=4):
+        miner.add(line)
+    first = miner.state_dict()
+    assert miner.state_dict() == first
+    assert first["lru"] is not None and sorted(first["lru"]) == [c[0] for c in first["clusters"]]
+    assert TemplateMiner().state_dict()["lru"] is None
+
+
+def _broken(state: dict[str, Any], how: str) -> Any:
+    s = copy.deepcopy(state)
+    if how == "not a dict":
+        return [s]
+    if how == "missing key":
+        del s["tree"]
+    elif how == "extra key":
+        s["pickle"] = b"..."
+    elif how == "clusters not a list":
+        s["clusters"] = {"1": ["a"]}
+    elif how == "cluster of two":
+        s["clusters"][0] = s["clusters"][0][:2]
+    elif how == "token not a string":
+        s["clusters"][0][1][0] = 7
+    elif how == "bool as size":
+        s["clusters"][0][2] = True
+    elif how == "duplicate id":
+        s["clusters"].append(list(s["clusters"][0]))
+    elif how == "counter below ids":
+        s["clusters_counter"] = 0
+    elif how == "node without children":
+        del s["tree"]["children"]
+    elif how == "child key not a string":
+        s["tree"]["children"][5] = {"ids": [], "children": {}}
+    elif how == "too deep":
+        node: dict[str, Any] = {"ids": [], "children": {}}
+        for _ in range(50):
+            node = {"ids": [], "children": {"x": node}}
+        s["tree"] = node
+    elif how == "alias cycle":
+        s["alias"] = {1: 2, 2: 1}
+    elif how == "count keys as strings":
+        s["count"] = {str(k): v for k, v in s["count"].items()}
+    elif how == "other sim_th":
+        s["config"]["sim_th"] = 0.5
+    elif how == "other rules":
+        s["config"]["rules"] = s["config"]["rules"][1:]
+    elif how == "lru on an unbounded miner":
+        s["lru"] = [c[0] for c in s["clusters"]]
+    return s
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "not a dict",
+        "missing key",
+        "extra key",
+        "clusters not a list",
+        "cluster of two",
+        "token not a string",
+        "bool as size",
+        "duplicate id",
+        "counter below ids",
+        "node without children",
+        "child key not a string",
+        "too deep",
+        "alias cycle",
+        "count keys as strings",
+        "other sim_th",
+        "other rules",
+        "lru on an unbounded miner",
+    ],
+)
+def test_a_malformed_state_is_refused_and_the_miner_is_left_as_it_was(how: str) -> None:
+    source = TemplateMiner()
+    for line in _varied(100, seed=5):
+        source.add(line)
+    state = source.state_dict()
+    target = TemplateMiner()
+    target.add("disk quota exceeded on volume data")
+    before = target.state_dict()
+    with pytest.raises(SnapshotError, match=r"^miner state: "):
+        target.load_state_dict(_broken(state, how))
+    assert target.state_dict() == before
+
+
+@pytest.mark.parametrize("how", ["lru missing an id", "lru on an unbounded state"])
+def test_a_bounded_miner_refuses_a_state_with_a_wrong_lru(how: str) -> None:
+    source = TemplateMiner(max_clusters=10)
+    for line in _varied(100, seed=6):
+        source.add(line)
+    state = source.state_dict()
+    state["lru"] = state["lru"][1:] if how == "lru missing an id" else None
+    with pytest.raises(SnapshotError, match="lru"):
+        TemplateMiner(max_clusters=10).load_state_dict(state)
+    with pytest.raises(SnapshotError, match="max_clusters"):
+        TemplateMiner(max_clusters=5).load_state_dict(source.state_dict())
+
+
+def test_ids_stay_stable_and_are_not_reused_after_state_round_trip() -> None:
     miner = TemplateMiner()
     ids = {miner.add(line).template_id for line, _ in _stream(100, seed=2)}
-    state = miner.snapshot()
+    state = load_state(dump_state("miner", miner.state_dict()), "miner")
     restored = TemplateMiner()
-    restored.restore(state)
+    restored.load_state_dict(state)
     for line, _ in _stream(50, seed=3):
         assert restored.add(line).template_id in ids
     assert {t.template_id for t in restored.templates()} == ids

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from foreshock.graph.backends.embedded import NetworkXGraph
+from foreshock.packs.loader import PackIndex, load_packs
 from foreshock.pipelines.kafka.wire import Message
 from foreshock.pipelines.runtimes.distributed.drivers import (
     PartitionCorrelator,
@@ -17,6 +18,7 @@ from foreshock.pipelines.runtimes.distributed.drivers import (
 )
 from foreshock.pipelines.runtimes.distributed.publish import split_batch
 from foreshock.pipelines.runtimes.embedded import run_replay
+from foreshock.pipelines.settings import Settings
 from foreshock.pipelines.sources.replay import read_replay
 from foreshock.schemas.forecast import Forecast
 from foreshock.schemas.incident import Incident
@@ -37,8 +39,10 @@ def run_partitioned(  # type: ignore[no-untyped-def]
     kinds = rep.topology.kinds()
     comp = components(rep.topology)
     graph = NetworkXGraph(rep.topology)
-    detectors = [PartitionDetector(kinds) for _ in range(n)]
-    correlators = [PartitionCorrelator(n, graph) for _ in range(n)]
+    settings = Settings.load(env={}, config=None)
+    packs = PackIndex(load_packs())
+    detectors = [PartitionDetector(settings, kinds, packs) for _ in range(n)]
+    correlators = [PartitionCorrelator(n, settings, graph, packs) for _ in range(n)]
     logs: list[list[Message]] = [[] for _ in range(n)]  # the anomalies topic, per partition
     rng = random.Random(seed)
     incidents: dict[str, Incident] = {}

@@ -89,10 +89,9 @@ def test_each_row_is_calibrated_on_the_raw_scores_before_it() -> None:
     model = create("fleet")
     calibrator = TailCalibrator(min_count=CALIBRATION_MIN_COUNT)
     expected = []
+    ids = np.zeros(1, dtype=np.int64)
     for t, v in zip(ts, vs, strict=True):
-        x = {"value": v, "t": t}
-        raw = model.score_one(x)
-        model.learn_one(x)
+        raw = float(model.update(ids, np.array([v]), t)[0])  # the batch contract, one series
         one = np.array([math.log1p(abs(raw))])
         expected.append(float(calibrator.transform(one)[0]) if one[0] >= calibrator.low else 0.0)
         calibrator.learn(one)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
+import math
+import pickle
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+import foreshock.detectors.logs.miner as miner_module
+import foreshock.pipelines.stages.logs as logs_module
 from foreshock.pipelines.sources.logs.tail import LogFiles
 from foreshock.pipelines.stages.logs import LogStage
 from foreshock.schemas.anomaly import Anomaly
+from foreshock.schemas.errors import SnapshotError
 from foreshock.schemas.logs import LogRecord
 from foreshock.schemas.metrics import MetricBatch
+from foreshock.schemas.state import dump_state
 
 KINDS = {"db-1": "mysql", "db-2": "mysql", "cache": "redis", "pg": "postgresql"}
 
@@ -223,3 +233,169 @@ def test_from_a_postgresql_file_to_an_anomaly(tmp_path: Path) -> None:
     [a] = anomalies(out)
     assert (a.resource, a.evidence[0], a.score) == ("pg", "sorry, too many clients already", 0.99)
     assert batches(out)  # and the rates went out as series
+
+
+def _busy_script() -> list[tuple[str, Any]]:
+    """Three resources of three kinds, errors that open, close and come back, gaps, ticks."""
+    steps: list[tuple[str, Any]] = [("tick", 0.0)]
+    for i in range(1, 120):
+        t = 7.0 * i
+        steps.append(("rec", rec(t, f"Accepted connection {i} from 10.0.0.{i % 250}")))
+        steps.append(
+            ("rec", rec(t + 0.5, f"DB saved on disk after {i} changes", "notice", "cache"))
+        )
+        if i % 9 == 0:
+            steps.append(
+                ("rec", rec(t + 1, f"checkpoint complete: wrote {i} buffers", "log", "pg"))
+            )
+        if i in (30, 31, 45, 90, 91):
+            steps.append(("rec", rec(t + 2, f"Too many connections (limit {i})", "error")))
+        if i in (50, 100):
+            steps.append(("rec", rec(t + 3, "OOM command not allowed", "warning", "cache")))
+        if i == 70:
+            steps.append(("tick", t + 4))
+            steps.append(("rec", rec(t - 20, "late line: Deadlock found", "error", "db-2")))
+    steps.append(("tick", 5000.0))
+    return steps
+
+
+@pytest.mark.parametrize("cut", [0, 1, 2, 40, 66, 100, 180, 262])
+def test_a_stage_restored_from_a_snapshot_continues_like_the_original(cut: int) -> None:
+    steps = _busy_script()
+    whole = _run(LogStage(KINDS, quiet=60.0), steps)
+    assert len([o for o in whole if o.get("kind") == "log"]) >= 6
+    first = LogStage(KINDS, quiet=60.0)
+    before = _run(first, steps[:cut])
+    blob = first.snapshot()
+    second = LogStage(KINDS, quiet=60.0)
+    second.restore(blob)
+    assert second.state_dict() == first.state_dict()
+    assert second.state_of() == first.state_of()
+    after = _run(second, steps[cut:])
+    assert before + after == whole
+    assert _run(first, steps[cut:]) == after  # taking the snapshot changed nothing
+
+
+def test_state_dict_is_plain_data_with_infinite_clocks_before_any_event() -> None:
+    stage = LogStage(KINDS)
+    state = stage.state_dict()
+    assert (state["window"], state["clock"], state["started"]) == (None, -math.inf, math.inf)
+    restored = LogStage(KINDS)
+    restored.restore(stage.snapshot())
+    assert restored.state_dict() == state
+    assert _run(restored, _script()) == _run(LogStage(KINDS), _script())
+
+
+@pytest.mark.parametrize("at", [0, 4, 5, 12, 40, -1])
+def test_a_tampered_snapshot_is_refused_and_the_stage_left_as_it_was(at: int) -> None:
+    first = LogStage(KINDS)
+    _run(first, _script()[:40])
+    blob = bytearray(first.snapshot())
+    blob[at] ^= 0x01
+    second = LogStage(KINDS)
+    _run(second, _script()[:3])
+    kept = second.state_dict()
+    with pytest.raises(SnapshotError):
+        second.restore(bytes(blob))
+    assert second.state_dict() == kept
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"interval": 60.0},
+        {"lateness": 0.0},
+        {"warmup": 0.0},
+        {"quiet": 60.0},
+        {"max_episodes": 1},
+        {"max_template_series": 10},
+        {"max_fill": 5},
+    ],
+)
+def test_a_snapshot_taken_with_other_hyperparameters_is_refused(setting: dict[str, Any]) -> None:
+    first = LogStage(KINDS)
+    _run(first, _script()[:40])
+    with pytest.raises(SnapshotError, match="snapshot learned under"):
+        LogStage(KINDS, **setting).restore(first.snapshot())
+
+
+def test_a_pickle_or_a_snapshot_of_another_stage_is_refused() -> None:
+    stage = LogStage(KINDS)
+    with pytest.raises(SnapshotError, match="FSKS"):
+        stage.restore(pickle.dumps(({}, ({}, None, 0.0, 0, 0, 0.0))))
+    with pytest.raises(SnapshotError, match="'detect' stage"):
+        stage.restore(dump_state("detect", {}, config=stage.state_dict()))
+
+
+DEFAULTS = {
+    "interval": 10.0,
+    "lateness": 5.0,
+    "warmup": 120.0,
+    "quiet": 600.0,
+    "max_episodes": 3,
+    "max_template_series": 200,
+    "max_fill": 60,
+}
+
+
+def _mangle(state: dict[str, Any], how: str) -> dict[str, Any]:
+    s = copy.deepcopy(state)
+    res = s["resources"]["db-1"]
+    tid = next(iter(res["episodes"]))
+    if how == "missing key":
+        del s["clock"]
+    elif how == "lines as text":
+        s["lines"] = "12"
+    elif how == "window as text":
+        s["window"] = "0"
+    elif how == "resource missing seen":
+        del res["seen"]
+    elif how == "seen as a list":
+        res["seen"] = sorted(res["seen"])
+    elif how == "level count as float":
+        res["levels"]["info"] = 1.5
+    elif how == "episode not a dict":
+        res["episodes"][tid] = [1, 2, 3]
+    elif how == "anomaly out of range":
+        res["episodes"][tid]["anomaly"]["score"] = 7.0
+    elif how == "anomaly missing a field":
+        del res["episodes"][tid]["anomaly"]["metric"]
+    elif how == "miner state broken":
+        s["miners"]["mysql"]["tree"] = []
+    elif how == "miners not a dict":
+        s["miners"] = []
+    return s
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "missing key",
+        "lines as text",
+        "window as text",
+        "resource missing seen",
+        "seen as a list",
+        "level count as float",
+        "episode not a dict",
+        "anomaly out of range",
+        "anomaly missing a field",
+        "miner state broken",
+        "miners not a dict",
+    ],
+)
+def test_a_malformed_state_is_refused_with_a_snapshot_error(how: str) -> None:
+    first = LogStage(KINDS)
+    _run(first, _script()[:40])  # an episode is open on db-1
+    blob = dump_state("logs", _mangle(first.state_dict(), how), config=DEFAULTS)
+    second = LogStage(KINDS)
+    assert second.config() == DEFAULTS
+    kept = second.state_dict()
+    with pytest.raises(SnapshotError, match=r"^(log stage|miner) state: "):
+        second.restore(blob)
+    assert second.state_dict() == kept
+
+
+def test_no_pickle_in_the_log_stage_or_the_miner() -> None:
+    for module in (logs_module, miner_module):
+        source = inspect.getsource(module)
+        assert "import pickle" not in source and "pickle." not in source

@@ -6,14 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from foreshock.pipelines.sources.logs.formats import (
-    LineParser,
-    normalise_query,
+from foreshock.pipelines.sources.logs.formats import LineParser, normalise_query, sniff
+from foreshock.pipelines.sources.logs.headers import (
     parse_generic,
     parse_mariadb,
     parse_postgresql,
     parse_redis,
-    sniff,
 )
 from foreshock.schemas.errors import ConfigError
 from foreshock.schemas.logs import LogRecord

@@ -1,0 +1,82 @@
+"""``foreshock bench``: speed and memory, measured by commands (never by timed tests)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from foreshock.cli.common import console, print_json
+
+bench_app = typer.Typer(
+    help="Benchmarks (speed and memory are measured here, not in tests).", no_args_is_help=True
+)
+
+
+@bench_app.command("detect")
+def bench_detect(
+    series: Annotated[int, typer.Option(help="Series in the fleet stream.")] = 10_000,
+    samples: Annotated[int, typer.Option(help="Scrapes of every series.")] = 1_000,
+    river_series: Annotated[int, typer.Option(help="Series River HST runs on (a subset).")] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Fleet tier vs River HalfSpaceTrees (default settings) on the same stream, per core."""
+    from foreshock.bench.detect import run_detect_bench
+
+    res = run_detect_bench(series=series, samples=samples, river_series=river_series)
+    if as_json:
+        print_json(res)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"bench detect: {series} series × {samples} scrapes")
+    for c in ("detector", "series", "samples/s per core", "bytes per series"):
+        t.add_column(c)
+    for name in ("fleet", "river_hst"):
+        r = res[name]
+        t.add_row(
+            name, str(r["series"]), f"{r['samples_per_s']:,.0f}", f"{r['bytes_per_series']:,.0f}"
+        )
+    console.print(t)
+    console.print(f"ratio fleet / river_hst: [b]{res['ratio']:.0f}×[/b]")
+
+
+@bench_app.command("forecast")
+def bench_forecast(
+    series: Annotated[int, typer.Option(help="Synthetic capacity series.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Refit CPU time per series per model, forecasts/hour per core, 10,000-series budget."""
+    from foreshock.bench.forecast import run_forecast_bench
+
+    res = run_forecast_bench(series=series)
+    print_json(res) if as_json else console.print_json(data=res)
+
+
+@bench_app.command("kafka")
+def bench_kafka(
+    workers: Annotated[int, typer.Option(help="foreshock worker processes.")] = 1,
+    hours: Annotated[
+        float, typer.Option(help="Simulated hours to publish (82 series, 15 s).")
+    ] = 6.0,
+    partitions: Annotated[int, typer.Option(help="Partitions per topic.")] = 4,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """End-to-end samples/s of the Kafka path (real workers), and the embedded figure.
+
+    Needs Kafka (make services-up). Example:  foreshock bench kafka --workers 2
+    """
+    from foreshock.bench.kafka import run_kafka_bench
+
+    res = run_kafka_bench(workers=workers, hours=hours, partitions=partitions)
+    if as_json:
+        print_json(res)
+        return
+    k, e = res["kafka"], res["embedded"]
+    console.print(
+        f"kafka path: {k['samples']:,} samples through {k['workers']} worker(s) on "
+        f"{k['partitions']} partitions in {k['seconds']} s = [b]{k['samples_per_s']:,.0f}[/b] "
+        f"samples/s ({k['samples_per_s_per_worker']:,.0f} per worker)\n"
+        f"embedded:   {e['samples']:,} samples in {e['seconds']} s = "
+        f"[b]{e['samples_per_s']:,.0f}[/b] samples/s"
+    )

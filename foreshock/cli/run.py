@@ -1,0 +1,208 @@
+"""``foreshock demo | simulate | run | score``: the pipeline over replays, live, or one series."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from foreshock.cli.common import (
+    DetectorOpt,
+    HomeOpt,
+    PacksOpt,
+    console,
+    err,
+    print_json,
+    progress,
+    settings_for,
+)
+from foreshock.pipelines.settings import Settings, default_home
+from foreshock.schemas.errors import UnknownNameError
+
+__all__ = ["demo", "run", "score", "simulate"]
+
+
+def _run(
+    replay: Path,
+    home: Path,
+    as_json: bool,
+    settings: Settings,
+    logs: list[str] | None = None,
+) -> None:
+    from foreshock.cli.render import render_result
+    from foreshock.pipelines.runtimes.embedded import run_replay
+    from foreshock.pipelines.sinks.alerts import ConsoleAlertSink, FanoutAlertSink, JsonlAlertSink
+    from foreshock.pipelines.sources.replay import read_replay
+
+    rep = read_replay(replay)
+    sink = None
+    if not as_json:  # pages go to the JSONL file and, as they happen, to the console
+        sink = FanoutAlertSink(JsonlAlertSink(home / "alerts.jsonl"), ConsoleAlertSink(console))
+    with progress(not as_json and err.is_terminal) as bar:
+        task = bar.add_task("replaying", total=len(rep.batches))
+        result = run_replay(
+            replay,
+            home,
+            on_batch=lambda d, t: bar.update(task, completed=d),
+            replay=rep,
+            alert_sink=sink,
+            settings=settings,
+            logs=logs or (),
+        )
+    if as_json:
+        print_json(result.to_json())
+        return
+    latest = {r.incident_id: r for r in result.reports}
+    render_result(console, result, latest)
+
+
+def demo(
+    fault: Annotated[
+        str, typer.Option(help="Fault to inject (see --list-faults).")
+    ] = "redis_memory_exhaustion",
+    seed: Annotated[int, typer.Option(help="Random seed of the simulation.")] = 1,
+    hours: Annotated[float, typer.Option(help="Hours of simulated time.")] = 4.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
+    list_faults: Annotated[
+        bool, typer.Option("--list-faults", help="Print fault names and exit.")
+    ] = False,
+    detector: DetectorOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Simulate a fleet with one fault, run the whole pipeline, show incident, causes and report.
+
+    Examples:  foreshock demo  ·  foreshock demo --fault host_cpu_saturation --seed 3  ·
+    foreshock demo --list-faults
+    """
+    from foreshock.sim.simulator import fault_names, simulate
+
+    if list_faults:
+        for name in fault_names():
+            print(name)
+        return
+    if fault not in fault_names():  # before anything touches the file system
+        raise UnknownNameError(f"unknown fault {fault!r}; known: {', '.join(fault_names())}")
+    settings = settings_for(detector=detector)
+    base = home or default_home() / "demo"
+    out = base / f"{fault}-seed{seed}"
+    if out.exists():
+        shutil.rmtree(out)
+    with progress(not as_json and err.is_terminal) as bar:
+        task = bar.add_task(f"simulating {hours:g} h of the fleet", total=None)
+        sim = simulate(fault, seed=seed, hours=hours)
+        replay = sim.write(out / "replay")
+        bar.update(task, completed=1, total=1)
+    if not as_json:
+        console.print(
+            f"simulated fleet: {len(sim.topology.nodes)} resources, {len(sim.series)} series, "
+            f"{sim.rows():,} samples, fault [b]{fault}[/b] → replay in [cyan]{replay}[/cyan]"
+        )
+    _run(replay, out, as_json, settings)
+
+
+def simulate(
+    fault: Annotated[str, typer.Option(help="Fault name, or 'none' for a quiet run.")],
+    out: Annotated[Path, typer.Option(help="Replay folder to write.")],
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    hours: Annotated[float, typer.Option(help="Hours of simulated time.")] = 6.0,
+) -> None:
+    """Write a replay folder (metrics.csv, topology.yaml, truth.json) of the simulated fleet.
+
+    Example:  foreshock simulate --fault mysql_lock_contention --seed 4 --hours 6 --out /tmp/r4
+    """
+    from foreshock.sim.simulator import simulate as sim
+
+    s = sim(fault, seed=seed, hours=hours)
+    s.write(out)
+    console.print(f"wrote {out} ({s.rows():,} samples of {len(s.series)} series, fault {fault})")
+
+
+def run(
+    replay: Annotated[
+        Path | None,
+        typer.Option(help="Replay folder: metrics.csv [+ topology.yaml, truth.json]."),
+    ] = None,
+    prometheus: Annotated[
+        str | None,
+        typer.Option(help="Prometheus URL to read live metrics from (instead of --replay)."),
+    ] = None,
+    topology: Annotated[
+        Path | None,
+        typer.Option(help="Topology YAML merged with what Prometheus shows (--prometheus)."),
+    ] = None,
+    logs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--logs",
+            help="Server log file, PATH=RESOURCE[:FORMAT] (repeatable): tailed live with "
+            "--prometheus, read whole and merged by time with --replay.",
+        ),
+    ] = None,
+    logs_topic: Annotated[
+        bool,
+        typer.Option(
+            "--logs-topic",
+            help="Also read log lines from the Kafka topic <prefix>.logs (--prometheus).",
+        ),
+    ] = False,
+    duration: Annotated[
+        str | None, typer.Option(help="Stop after this long, e.g. 15m (--prometheus).")
+    ] = None,
+    backfill: Annotated[
+        str, typer.Option(help="History read on start, for baselines (--prometheus).")
+    ] = "30m",
+    step: Annotated[str, typer.Option(help="Seconds between points (--prometheus).")] = "5s",
+    detector: DetectorOpt = None,
+    packs: PacksOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Run the pipeline over a replay folder, or live on a Prometheus server.
+
+    Examples:  foreshock run --replay /tmp/r4 --json  ·
+    foreshock run --replay /tmp/r4 --detector hst  ·
+    foreshock run --prometheus http://127.0.0.1:9090 --topology infra/lab/topology.yaml
+    --logs /tmp/foreshock-lab/logs/redis.log=redis:redis --duration 15m
+    """
+    if (replay is None) == (prometheus is None):
+        err.print("[red]give exactly one of --replay DIR or --prometheus URL[/red]")
+        raise typer.Exit(2)
+    settings = settings_for(detector=detector, packs=packs)
+    if prometheus is not None:
+        from foreshock.cli.live import run_prometheus
+
+        run_prometheus(
+            prometheus,
+            home or default_home(),
+            console,
+            settings,
+            topology=topology,
+            logs=logs,
+            logs_topic=logs_topic,
+            duration=duration,
+            backfill=backfill,
+            step=step,
+            as_json=as_json,
+        )
+        return
+    assert replay is not None
+    _run(replay, home or default_home(), as_json, settings, logs)
+
+
+def score(
+    input: Annotated[Path, typer.Option("--input", help="CSV with timestamp,value columns.")],
+    output: Annotated[
+        Path, typer.Option("--output", help="CSV to write (input columns + anomaly_score).")
+    ],
+    detector: Annotated[str, typer.Option(help="Detector name (fleet, hst, loda).")] = "fleet",
+) -> None:
+    """Replay one series through a detector; write anomaly_score in [0, 1] for every row.
+
+    Example:  foreshock score --input cpu.csv --output scored.csv --detector fleet
+    """
+    from foreshock.pipelines.runtimes.score import score_csv
+
+    n = score_csv(input, output, detector)
+    console.print(f"scored {n} rows with {detector} → {output}")

@@ -1,0 +1,132 @@
+"""Where a pipeline's outputs go, the same way in every runtime.
+
+:class:`Outputs` takes every record that comes out of the chain: incidents (latest
+version kept, stored, recorded in the graph's incident history when the graph backend
+keeps one), reports (stored), pages (sent to the alert sink, which drops duplicates),
+forecasts (stored in batches through the store's ``put_forecasts``) and anomalies. The
+distributed worker's store and page agents call the same methods for what they read off
+their topics.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from foreshock.enrichers.stores.sqlite import SQLiteReportStore
+>>> from foreshock.pipelines.sinks.alerts import JsonlAlertSink
+>>> from foreshock.schemas.incident import Incident
+>>> home = pathlib.Path(tempfile.mkdtemp())
+>>> out = Outputs(SQLiteReportStore(home / "r.sqlite"), JsonlAlertSink(home / "a.jsonl"))
+>>> out.deliver(Incident(id="i", opened_at=0, updated_at=0))
+>>> out.deliver(Incident(id="i", opened_at=0, updated_at=60, version=2))
+>>> [i.version for i in out.incidents.values()], out.store.get_incident("i").version
+([2], 2)
+>>> out.close()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from foreshock.enrichers.stores.base import ReportStore
+from foreshock.graph.backends.base import IncidentHistory
+from foreshock.pipelines.sinks.alerts import AlertSink
+from foreshock.schemas.alert import AlertEvent
+from foreshock.schemas.anomaly import Anomaly
+from foreshock.schemas.forecast import Forecast
+from foreshock.schemas.incident import Incident
+from foreshock.schemas.report import RootCauseReport
+
+__all__ = ["Outputs"]
+
+
+class Outputs:
+    """Collects and persists what a run produced (see the module doc).
+
+    Parameters
+    ----------
+    store
+        Reports, incidents and forecasts go here.
+    sink
+        Pages go here (``send`` returns ``False`` for a duplicate, which is not kept).
+    history
+        Incident history in the graph (Neo4j), if the graph backend keeps one.
+    on_event
+        Called with every record, after it was handled (live progress output).
+    forecast_batch
+        Forecasts are written in batches of this many (and on :meth:`flush`).
+    """
+
+    def __init__(
+        self,
+        store: ReportStore,
+        sink: AlertSink,
+        history: IncidentHistory | None = None,
+        on_event: Callable[[Any], None] | None = None,
+        forecast_batch: int = 256,
+    ) -> None:
+        self.store = store
+        self.sink = sink
+        self.history = history
+        self.on_event = on_event
+        self.forecast_batch = forecast_batch
+        self.anomalies: list[Anomaly] = []
+        self.incidents: dict[str, Incident] = {}
+        self.reports: list[RootCauseReport] = []
+        self.alerts: list[AlertEvent] = []
+        self.forecasts: list[Forecast] = []
+        self._unsaved: list[Forecast] = []
+
+    # -- one method per record type (the distributed store/page agents call these) --------
+    def incident(self, incident: Incident) -> None:
+        self.incidents[incident.id] = incident
+        self.store.put_incident(incident)
+        if self.history is not None:
+            self.history.record_incident(incident)
+
+    def report(self, report: RootCauseReport) -> None:
+        self.reports.append(report)
+        self.store.put(report)
+
+    def alert(self, event: AlertEvent) -> bool:
+        """Send a page; ``False`` (and not kept) if the sink had sent it already."""
+        if not self.sink.send(event):
+            return False
+        self.alerts.append(event)
+        return True
+
+    def add_forecasts(self, forecasts: Iterable[Forecast]) -> None:
+        got = list(forecasts)
+        self.forecasts += got
+        self._unsaved += got
+        if len(self._unsaved) >= self.forecast_batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the forecasts not written yet."""
+        if self._unsaved:
+            self.store.put_forecasts(self._unsaved)
+            self._unsaved = []
+
+    # -- the chain's output ------------------------------------------------------------------
+    def deliver(self, msg: Any) -> None:
+        """Handle one record that came out of the chain."""
+        if isinstance(msg, Anomaly):
+            self.anomalies.append(msg)
+        elif isinstance(msg, Incident):
+            self.incident(msg)
+        elif isinstance(msg, RootCauseReport):
+            self.report(msg)
+        elif isinstance(msg, AlertEvent):
+            if not self.alert(msg):
+                return
+        elif isinstance(msg, Forecast):
+            self.add_forecasts([msg])
+        if self.on_event is not None:
+            self.on_event(msg)
+
+    def close(self) -> None:
+        """Flush, then close the store."""
+        try:
+            self.flush()
+        finally:
+            self.store.close()
