@@ -1,1 +1,1 @@
-
+"""Benchmarks: speed and memory, measured by commands (``foreshock bench``)."""

@@ -1,1 +1,1 @@
-
+"""The ``foreshock`` command line."""

@@ -17,6 +17,7 @@ from foreshock.cli.eval import eval_app
 from foreshock.cli.forecast import forecast
 from foreshock.cli.graph import graph_app
 from foreshock.cli.logs import logs_app
+from foreshock.cli.record import record
 from foreshock.cli.reports import reports_app
 from foreshock.cli.run import demo, run, score, simulate
 from foreshock.schemas.errors import ForeshockError
@@ -32,7 +33,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-for command in (demo, simulate, run, score, forecast, worker, publish):
+for command in (demo, simulate, run, score, forecast, record, worker, publish):
     app.command()(command)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(bench_app, name="bench")

@@ -1,0 +1,2 @@
+"""Detectors (the batch contract, fleet and River tiers), calibration, decision, forecasters,
+the log template miner."""

@@ -1,1 +1,1 @@
-
+"""Report building: the narrator, and the stores reports go to."""

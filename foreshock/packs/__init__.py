@@ -1,0 +1,1 @@
+"""Middleware packs: knowledge as data (metric semantics, capacity pairs, failure modes)."""

@@ -1,1 +1,1 @@
-
+"""Runtimes, the one chain assembly, stages, sources, sinks and settings."""

@@ -229,3 +229,66 @@ def test_on_neo4j_and_opensearch_reports_are_searchable_and_history_is_in_the_gr
         from opensearchpy import OpenSearch
 
         OpenSearch(c.settings.opensearch_url).indices.delete(index=f"{index_prefix}-*")
+
+
+def test_stored_state_that_is_foreign_or_tampered_is_refused_and_the_worker_relearns(
+    cluster: Cluster, replay: Path, embedded: list[Incident]
+) -> None:
+    """A snapshot on the state topic is data: one that is not foreshock's, or was altered,
+    is refused with a warning (never executed), and that partition relearns from the stream."""
+    import pickle
+
+    from confluent_kafka import Producer
+
+    from foreshock.pipelines.kafka.state_topic import ensure_state_topic
+    from foreshock.schemas.state import dump_state
+
+    s = cluster.settings
+    state = f"{s.kafka_topic_prefix}.state"
+    ensure_state_topic(s.kafka_bootstrap, state, s.kafka_partitions)
+    forged = bytearray(dump_state("partition-detector", {"offset": 10**9, "stages": {}}))
+    forged[-1] ^= 0x01  # altered after it was written: the checksum no longer matches
+
+    class Boom:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (os.system, ("touch /tmp/foreshock-pwned",))
+
+    prod = Producer({"bootstrap.servers": s.kafka_bootstrap, "log_level": 2})
+    prod.produce(state, pickle.dumps(Boom()), key=b"detect:0", partition=0)
+    prod.produce(state, bytes(forged), key=b"detect:1", partition=1)
+    prod.produce(state, b"\x00" * 40, key=b"correlate:2", partition=2)
+    prod.flush(10)
+    Path("/tmp/foreshock-pwned").unlink(missing_ok=True)
+    w = cluster.start(replay)
+    pub = publish_replay(replay, s)
+    seen = wait_done(s, pub.run, timeout=300)
+    assert w.poll() is None, "the worker must keep running"
+    assert not Path("/tmp/foreshock-pwned").exists(), "a stored state was executed"
+    log = (cluster.tmp / "worker-0.log").read_text()
+    assert "detect partition 0: stored state refused (not a foreshock snapshot" in log
+    assert "detect partition 1: stored state refused (snapshot checksum mismatch" in log
+    assert "correlate partition 2: stored state refused" in log
+    assert summary(list(seen.incidents.values())) == summary(embedded)
+
+
+def test_the_embedded_runtime_honours_the_neo4j_graph_backend(
+    neo4j_settings: Settings, replay: Path, embedded: list[Incident], tmp_path: Path
+) -> None:
+    """``FORESHOCK_GRAPH_BACKEND=neo4j``: ``foreshock run --replay`` ranks on Neo4j (the same
+    answers as networkx) and records the incident history there, as the worker does."""
+    from foreshock.graph.backends.neo4j_graph import Neo4jGraph
+
+    result = run_replay(replay, tmp_path / "home", settings=neo4j_settings)
+    assert summary(result.incidents) == summary(embedded)
+    s = neo4j_settings
+    with Neo4jGraph.connect(s.neo4j_uri, s.neo4j_user, s.neo4j_password, s.neo4j_database) as g:
+        past = {p.id: p for p in g.history().past_incidents("redis-cache")}
+    assert embedded[0].id in past and past[embedded[0].id].root_cause == "redis-cache"
+
+
+@pytest.fixture
+def neo4j_settings() -> Settings:
+    return Settings.load(
+        env={**os.environ, "FORESHOCK_GRAPH_BACKEND": "neo4j", "FORESHOCK_STORE_BACKEND": "sqlite"},
+        config=None,
+    )

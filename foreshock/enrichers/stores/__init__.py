@@ -1,1 +1,1 @@
-
+"""Report, incident and forecast stores: SQLite (FTS5) embedded, OpenSearch distributed."""

@@ -1,1 +1,1 @@
-
+"""Kafka transport: topic names, the wire format, the compacted state topic."""

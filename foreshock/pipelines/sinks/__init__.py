@@ -1,0 +1,1 @@
+"""Where records leave the pipeline: pages (alert sinks) and dropped input (dead letters)."""

@@ -1,1 +1,1 @@
-
+"""Sources: replay folders, Prometheus (with topology discovery), log files, recordings."""

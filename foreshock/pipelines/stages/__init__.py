@@ -1,0 +1,1 @@
+"""The stages: plain objects, no I/O (forecast, logs, detect, correlate, enrich, alert)."""

@@ -129,6 +129,9 @@ class DetectStage:
         ids = np.fromiter(found, dtype=np.int64, count=len(found))
         values = np.asarray(item.values, dtype=np.float64)
         self.samples += len(ids)
+        finite = np.isfinite(values)
+        if not finite.all():  # a sample that is not a number is skipped (and a counter's
+            ids, values = ids[finite], values[finite]  # rate is taken across it)
         if len(self._counter_arr) != len(self._counter):  # new series since last batch
             self._counter_arr = np.asarray(self._counter, dtype=bool)
             self._bad_arr = np.asarray(self._bad, dtype=np.int64)

@@ -1,1 +1,1 @@
-
+"""The distributed runtime: partition drivers, Faust agents, publishing, cluster helpers."""

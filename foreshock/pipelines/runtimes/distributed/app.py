@@ -1,23 +1,28 @@
-"""The distributed runtime: the same stages as Faust agents on Kafka topics.
+"""The distributed runtime: the same chain as Faust agents on Kafka topics.
 
 Agents are thin adapters: decode, hand the message with its offset to a partition
-driver (:mod:`.drivers`), send what comes back, wait for the broker's
-acknowledgements, then store the driver's snapshot in a changelogged Faust table. A
-worker that dies loses nothing: Kafka redelivers what was not committed, the table is
-recovered from its changelog, and the driver skips what its state already contains.
+driver (:mod:`.drivers`, which runs a half of the chain that
+:mod:`foreshock.pipelines.assembly` builds), send what comes back, wait for the broker's
+acknowledgements, then store the driver's snapshot (data, never a pickle) on the compacted
+state topic ``<prefix>.state``. A worker that dies loses nothing: Kafka redelivers what was
+not committed, the driver is rebuilt from its stored snapshot and skips what that already
+contains. A stored snapshot that cannot be used (foreign, tampered, another version or
+configuration) is refused with a warning, and that partition relearns from the stream.
 
 Agents:
 
-- ``detect``: ``<prefix>.metrics`` (key: resource) → ``<prefix>.anomalies`` (key: connected
-  component), with event-time ticks broadcast to every anomalies partition; the forecast
-  stage runs here too (capacity series and their limits share the resource key) and sends
-  its forecasts to ``<prefix>.forecasts`` and its predicted exhaustions as anomalies;
+- ``detect``: ``<prefix>.metrics`` (key: resource; metric batches and log records) →
+  ``<prefix>.anomalies`` (key: connected component), with event-time ticks broadcast to
+  every anomalies partition; the forecast and log stages run here too (capacity series and
+  their limits, and a resource's logs, share the resource key); forecasts go to
+  ``<prefix>.forecasts``, predicted exhaustions and new log templates as anomalies;
 - ``correlate``: ``<prefix>.anomalies`` → ``<prefix>.incidents``, ``<prefix>.reports``,
   ``<prefix>.alerts`` (key: incident id), and a ``done`` marker on ``<prefix>.control`` at
   the end of a replay;
-- ``store``: incidents, reports and forecasts → the report store (SQLite or OpenSearch by settings;
-  idempotent ids) and, with the Neo4j backend, incident history in the graph;
-- ``page``: alerts → the alert sink, de-duplicated through a changelogged table.
+- ``store``: incidents, reports and forecasts → the report store (SQLite or OpenSearch by
+  settings; idempotent ids) and, with the Neo4j backend, incident history in the graph;
+- ``page``: alerts → the alert sink, each ``(dedup_key, action)`` once (the pager's state is
+  on the state topic too).
 
 Malformed messages on any input topic go to ``<prefix>.dead-letters`` with the reason.
 """

@@ -89,3 +89,28 @@ def test_one_more_connection_is_not_an_anomaly_but_a_pile_up_is() -> None:
     assert (a.resource, a.direction, a.value) == ("pg", "up", 30.0)
     # a gauge no pack gives a resolution learns nothing from its flat start but "rounding noise"
     assert _flat_then_flapping("some_gauge_nobody_knows", FLAP) != []
+
+
+def test_a_counter_sample_that_is_not_a_number_is_skipped_not_taken_as_a_reset() -> None:
+    from foreshock.pipelines.stages.detect import DetectStage
+    from foreshock.schemas.metrics import MetricBatch
+
+    def run(with_nan: bool) -> list[tuple[str, float]]:
+        stage = DetectStage(kinds={"db": "mysql"})
+        out = []
+        for k in range(400):
+            v = 1000.0 * k + (k % 7)  # a steady counter: ~66/s at a 15 s scrape
+            if with_nan and k in (300, 302, 304, 306):
+                v = float("nan")  # failed scrapes of that series
+            batch = MetricBatch(
+                timestamp=15.0 * k,
+                resources=["db"],
+                metrics=["mysql_global_status_questions"],
+                values=[v],
+            )
+            out += [(a.state, a.detected_at) for a in stage.process(batch)]
+        return out
+
+    # before: the NaN became the counter's last value, the next sample looked like a reset
+    # and its whole value a rate of thousands per second
+    assert run(with_nan=True) == run(with_nan=False) == []
