@@ -102,13 +102,7 @@ def settings_for(
         update["detector"] = detector
     if packs:
         update["packs"] = [*settings.packs, *packs]
-    if not update:
-        return settings
-    try:
-        return Settings.model_validate({**settings.model_dump(), **update})
-    except ValueError as exc:
-        first = str(exc).splitlines()
-        raise ConfigError(" ".join(line.strip() for line in first[1:3])) from None
+    return settings.updated(**update) if update else settings
 
 
 def print_json(obj: object) -> None:

@@ -107,7 +107,22 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise ConfigError(f"invalid settings: {exc}") from exc
+            raise ConfigError(_explain(exc)) from None
+
+    def updated(self, **changes: Any) -> Settings:
+        """These settings with ``changes`` (command-line options), validated.
+
+        >>> Settings.load(env={}, config=None).updated(detector="hst").detector
+        'hst'
+        >>> Settings.load(env={}, config=None).updated(detector="nope")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        foreshock.schemas.errors.ConfigError: invalid setting detector (FORESHOCK_DETECTOR): ...
+        """
+        try:
+            return type(self).model_validate({**self.model_dump(), **changes})
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc)) from None
 
     def masked(self) -> dict[str, Any]:
         """Settings as a dict with secrets masked (for ``foreshock config show``)."""
@@ -116,6 +131,16 @@ class Settings(BaseModel):
             if ("password" in k or k.endswith("_key")) and out[k]:
                 out[k] = "****"
         return out
+
+
+def _explain(exc: ValidationError) -> str:
+    """One line per setting in error: its name, its variable, what is wrong."""
+    parts = []
+    for e in exc.errors():
+        name = str(e["loc"][0]) if e["loc"] else "?"
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        parts.append(f"invalid setting {name} (FORESHOCK_{name.upper()}): {msg}")
+    return "; ".join(parts)
 
 
 def default_home(env: Mapping[str, str] | None = None) -> Path:

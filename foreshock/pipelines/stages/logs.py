@@ -59,17 +59,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, NoReturn, Protocol
-
-from pydantic import ValidationError
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from foreshock.detectors.logs.miner import TemplateMatch, TemplateMiner
 from foreshock.packs.loader import PackIndex, load_packs
+from foreshock.pipelines.stages.log_resources import (
+    Episode,
+    ResourceLog,
+    fail,
+    resource_of,
+    resource_state,
+    want_dict,
+    want_float,
+    want_int,
+    want_str,
+)
 from foreshock.schemas.anomaly import Anomaly
-from foreshock.schemas.errors import SnapshotError
 from foreshock.schemas.logs import LEVELS, LogRecord
 from foreshock.schemas.metrics import MetricBatch
 from foreshock.schemas.state import dump_state, load_state
@@ -84,8 +91,6 @@ ERROR_WORDS = re.compile(
 _RANK = {level: i for i, level in enumerate(LEVELS)}
 _SCORE = {"fatal": 0.99, "error": 0.95, "warning": 0.85}
 _STATE_KEYS = frozenset({"miners", "resources", "window", "clock", "started", "lines", "anomalies"})
-_RESOURCE_KEYS = frozenset({"kind", "first", "levels", "templates", "seen", "episodes", "raised"})
-_EPISODE_KEYS = frozenset({"anomaly", "last_seen", "lines"})
 
 
 class Miner(Protocol):
@@ -96,24 +101,6 @@ class Miner(Protocol):
     def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
-
-
-@dataclass
-class _Episode:
-    anomaly: Anomaly
-    last_seen: float
-    lines: int = 1
-
-
-@dataclass
-class _Resource:
-    kind: str
-    first: float
-    levels: dict[str, int] = field(default_factory=dict)  # lines so far, by level
-    templates: dict[str, int] = field(default_factory=dict)  # lines so far, by template
-    seen: set[str] = field(default_factory=set)
-    episodes: dict[str, _Episode] = field(default_factory=dict)
-    raised: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True)
@@ -193,7 +180,7 @@ class LogStage:
         self.max_fill = max_fill
         self.miner_factory = miner_factory
         self._miners: dict[str, Miner] = {}
-        self._resources: dict[str, _Resource] = {}
+        self._resources: dict[str, ResourceLog] = {}
         self._patterns: dict[str, list[_Pattern]] = {}
         self._window: float | None = None  # start of the open window
         self._clock = -math.inf
@@ -208,7 +195,7 @@ class LogStage:
         out = self._advance(t)
         r = self._resources.get(item.resource)
         if r is None:
-            r = _Resource(self.kinds.get(item.resource, "other"), first=min(t, self._started))
+            r = ResourceLog(self.kinds.get(item.resource, "other"), first=min(t, self._started))
             self._resources[item.resource] = r
         miner = self._miners.get(r.kind)
         if miner is None:
@@ -231,7 +218,7 @@ class LogStage:
         eligible = first_time or 0 < r.raised[tid] < self.max_episodes
         if warm and eligible and self._alarming(level, match.template, item.message):
             a = self._open(item, r, match, level)
-            r.episodes[tid] = _Episode(a, t)
+            r.episodes[tid] = Episode(a, t)
             r.raised[tid] += 1
             self.anomalies += 1
             out.append(a)
@@ -305,7 +292,7 @@ class LogStage:
         """
         return {
             "miners": {kind: m.state_dict() for kind, m in self._miners.items()},
-            "resources": {res: _resource_state(r) for res, r in self._resources.items()},
+            "resources": {res: resource_state(r) for res, r in self._resources.items()},
             "window": self._window,
             "clock": self._clock,
             "started": self._started,
@@ -330,25 +317,25 @@ class LogStage:
         foreshock.schemas.errors.SnapshotError: log stage state: expected a dict with keys ...
         """
         if not isinstance(state, dict) or state.keys() != _STATE_KEYS:
-            _fail(f"expected a dict with keys {', '.join(sorted(_STATE_KEYS))}")
-        miners_state = _dict(state["miners"], "miners")
-        resources_state = _dict(state["resources"], "resources")
+            fail(f"expected a dict with keys {', '.join(sorted(_STATE_KEYS))}")
+        miners_state = want_dict(state["miners"], "miners")
+        resources_state = want_dict(state["resources"], "resources")
         window = state["window"]
         if window is not None:
-            window = _float(window, "window")
-        clock = _float(state["clock"], "clock")
-        started = _float(state["started"], "started")
-        lines = _int(state["lines"], "lines")
-        anomalies = _int(state["anomalies"], "anomalies")
+            window = want_float(window, "window")
+        clock = want_float(state["clock"], "clock")
+        started = want_float(state["started"], "started")
+        lines = want_int(state["lines"], "lines")
+        anomalies = want_int(state["anomalies"], "anomalies")
         resources = {
-            _str(res, "resource id"): _resource(r, f"resources[{res!r}]")
+            want_str(res, "resource id"): resource_of(r, f"resources[{res!r}]")
             for res, r in resources_state.items()
         }
         miners: dict[str, Miner] = {}
         for kind, ms in miners_state.items():
             m = self.miner_factory()
-            m.load_state_dict(_dict(ms, f"miners[{kind!r}]"))
-            miners[_str(kind, "miner kind")] = m
+            m.load_state_dict(want_dict(ms, f"miners[{kind!r}]"))
+            miners[want_str(kind, "miner kind")] = m
         self._miners, self._resources = miners, resources
         self._window, self._clock, self._started = window, clock, started
         self.lines, self.anomalies = lines, anomalies
@@ -384,7 +371,7 @@ class LogStage:
                 found.append(p.failure_mode)
         return found
 
-    def _open(self, item: LogRecord, r: _Resource, match: TemplateMatch, level: str) -> Anomaly:
+    def _open(self, item: LogRecord, r: ResourceLog, match: TemplateMatch, level: str) -> Anomaly:
         modes = self._failure_modes(r.kind, (match.template, item.message))
         score = _SCORE.get(level, 0.8)
         if modes:
@@ -463,92 +450,6 @@ class LogStage:
         if not values:
             return None
         return MetricBatch(timestamp=end, resources=resources, metrics=metrics, values=values)
-
-
-# ---------------------------------------------------------------- state as data
-def _resource_state(r: _Resource) -> dict[str, Any]:
-    return {
-        "kind": r.kind,
-        "first": r.first,
-        "levels": dict(r.levels),
-        "templates": dict(r.templates),
-        "seen": set(r.seen),
-        "episodes": {
-            tid: {
-                "anomaly": ep.anomaly.model_dump(mode="python"),
-                "last_seen": ep.last_seen,
-                "lines": ep.lines,
-            }
-            for tid, ep in r.episodes.items()
-        },
-        "raised": dict(r.raised),
-    }
-
-
-def _resource(value: Any, where: str) -> _Resource:
-    r = _dict(value, where)
-    if r.keys() != _RESOURCE_KEYS:
-        _fail(f"{where}: expected a dict with keys {', '.join(sorted(_RESOURCE_KEYS))}")
-    seen = r["seen"]
-    if not isinstance(seen, set) or not all(isinstance(t, str) for t in seen):
-        _fail(f"{where}.seen: expected a set of template ids")
-    episodes: dict[str, _Episode] = {}
-    for tid, ep in _dict(r["episodes"], f"{where}.episodes").items():
-        at = f"{where}.episodes[{tid!r}]"
-        if not isinstance(ep, dict) or ep.keys() != _EPISODE_KEYS:
-            _fail(f"{at}: expected a dict with keys {', '.join(sorted(_EPISODE_KEYS))}")
-        try:
-            anomaly = Anomaly.model_validate(ep["anomaly"])
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field_ = ".".join(str(x) for x in first["loc"])
-            _fail(f"{at}.anomaly.{field_}: {first['msg']}")
-        episodes[_str(tid, at)] = _Episode(
-            anomaly, _float(ep["last_seen"], f"{at}.last_seen"), _int(ep["lines"], f"{at}.lines")
-        )
-    return _Resource(
-        kind=_str(r["kind"], f"{where}.kind"),
-        first=_float(r["first"], f"{where}.first"),
-        levels=_counts(r["levels"], f"{where}.levels"),
-        templates=_counts(r["templates"], f"{where}.templates"),
-        seen=set(seen),
-        episodes=episodes,
-        raised=Counter(_counts(r["raised"], f"{where}.raised")),
-    )
-
-
-def _fail(message: str) -> NoReturn:
-    raise SnapshotError(f"log stage state: {message}")
-
-
-def _dict(value: Any, where: str) -> dict[Any, Any]:
-    if not isinstance(value, dict):
-        _fail(f"{where}: expected a dict, got {type(value).__name__}")
-    return value
-
-
-def _str(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        _fail(f"{where}: expected a string, got {type(value).__name__}")
-    return value
-
-
-def _int(value: Any, where: str) -> int:
-    if type(value) is not int:
-        _fail(f"{where}: expected an int, got {type(value).__name__}")
-    return value
-
-
-def _float(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, float | int):
-        _fail(f"{where}: expected a number, got {type(value).__name__}")
-    return value  # as it was: an int clock stays an int
-
-
-def _counts(value: Any, where: str) -> dict[str, int]:
-    return {
-        _str(k, f"{where} key"): _int(v, f"{where}[{k!r}]") for k, v in _dict(value, where).items()
-    }
 
 
 def _compile(pattern: str) -> re.Pattern[str] | None:
