@@ -45,7 +45,8 @@ def run_kafka_bench(
         try:
             for i in range(workers):
                 log = tmp / f"worker-{i}.log"
-                procs.append(start_worker(replay / "topology.yaml", env, tmp / "home", log))
+                home = tmp / f"home-{i}"  # one state folder per worker
+                procs.append(start_worker(replay / "topology.yaml", env, home, log))
             deadline = time.monotonic() + 120
             for i, _ in enumerate(procs):
                 log = tmp / f"worker-{i}.log"

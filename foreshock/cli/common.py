@@ -1,4 +1,4 @@
-"""What every ``foreshock`` command shares: consoles, options, JSON output, durations, settings.
+r"""What every ``foreshock`` command shares: consoles, options, JSON output, durations, settings.
 
 Examples
 --------
@@ -10,12 +10,15 @@ Traceback (most recent call last):
 foreshock.schemas.errors.ConfigError: not a duration: 'soon' (use e.g. 90s, 15m, 2h, 7d, 1w)
 >>> settings_for(detector="loda", packs=None, env={}).detector
 'loda'
+>>> plain("[red]redis[/red]\x1b[2J\x07 cache")
+'\\[red]redis\\[/red] cache'
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +27,7 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from foreshock.pipelines.settings import Settings
@@ -36,6 +40,7 @@ __all__ = [
     "console",
     "err",
     "parse_duration",
+    "plain",
     "print_json",
     "progress",
     "settings_for",
@@ -88,6 +93,17 @@ def parse_duration(text: str) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise ConfigError(f"not a duration: {text!r} (use e.g. 90s, 15m, 2h, 7d, 1w)")
     return seconds
+
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: object) -> str:
+    """``text`` (data: a resource name, a log line) made safe to print with Rich: markup
+    escaped, terminal escape sequences and control characters removed (newlines and tabs
+    stay)."""
+    return escape(_CONTROL.sub("", _ANSI.sub("", str(text))))
 
 
 def settings_for(

@@ -38,14 +38,46 @@ class Settings(BaseModel):
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = "foreshock"
     kafka_partitions: int = Field(default=4, ge=1)
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How clients talk to Kafka (TLS and/or SASL)."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    kafka_ssl_cafile: str = Field(
+        default="", description="CA certificate (PEM) that signed the brokers' certificates."
+    )
     neo4j_uri: str = "bolt://127.0.0.1:7687"
     neo4j_user: str = "neo4j"
     neo4j_password: str = ""
     neo4j_database: str = "neo4j"
+    neo4j_ca_file: str = Field(
+        default="",
+        description="CA certificate (PEM) for a Neo4j with TLS (bolt+s:// or neo4j+s:// URIs "
+        "verify against the system CAs unless this is set).",
+    )
     opensearch_url: str = "http://127.0.0.1:9200"
     opensearch_index_prefix: str = "foreshock"
     opensearch_user: str = ""
     opensearch_password: str = ""
+    opensearch_ca_file: str = Field(
+        default="", description="CA certificate (PEM) for an https:// OpenSearch."
+    )
+    opensearch_verify_certs: bool = Field(
+        default=True, description="Verify OpenSearch's TLS certificate (keep on)."
+    )
+    prometheus_ca_file: str = Field(
+        default="", description="CA certificate (PEM) for an https:// Prometheus."
+    )
+    prometheus_verify_certs: bool = Field(
+        default=True, description="Verify Prometheus' TLS certificate (keep on)."
+    )
+    prometheus_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds any one request to Prometheus may take."
+    )
+    prometheus_max_bytes: int = Field(
+        default=64 << 20, ge=1 << 16, description="Largest Prometheus response read."
+    )
     forecast: bool = Field(
         default=True,
         description="Run the forecast stage (capacity forecasts, predicted exhaustion).",

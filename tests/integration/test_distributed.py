@@ -57,9 +57,9 @@ class Cluster:
         self.home = tmp / "home"
         self.workers: list[subprocess.Popen[bytes]] = []
 
-    def start(self, replay: Path) -> subprocess.Popen[bytes]:
+    def start(self, replay: Path, home: Path | None = None) -> subprocess.Popen[bytes]:
         log = self.tmp / f"worker-{len(self.workers)}.log"
-        w = start_worker(replay / "topology.yaml", self.env, self.home, log)
+        w = start_worker(replay / "topology.yaml", self.env, home or self.home, log)
         self.workers.append(w)
         deadline = time.monotonic() + 90
         while b"Worker]: Ready" not in (log.read_bytes() if log.exists() else b""):
@@ -160,7 +160,7 @@ def test_two_workers_share_four_partitions_with_the_same_result(
     cluster: Cluster, replay: Path, embedded: list[Incident]
 ) -> None:
     cluster.start(replay)
-    cluster.start(replay)
+    cluster.start(replay, home=cluster.tmp / "home-2")  # one state folder per worker
     pub = publish_replay(replay, cluster.settings)
     seen = wait_done(cluster.settings, pub.run, timeout=300)
     assert summary(list(seen.incidents.values())) == summary(embedded)

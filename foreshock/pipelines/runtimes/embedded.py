@@ -29,6 +29,7 @@ from typing import Any
 
 from foreshock.pipelines.assembly import assemble, load_settings_packs
 from foreshock.pipelines.backends import open_graph, open_store
+from foreshock.pipelines.runtimes.home import HomeLock
 from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
 from foreshock.pipelines.sinks.alerts import AlertSink, JsonlAlertSink
@@ -172,7 +173,20 @@ def run_replay(
     settings = settings or Settings.load()
     rep = replay or read_replay(folder)
     records = read_log_files(logs) if logs else []
-    home.mkdir(parents=True, exist_ok=True)
+    with HomeLock(home):
+        return _run(folder, home, rep, records, settings, on_batch, alert_sink, started)
+
+
+def _run(
+    folder: Path,
+    home: Path,
+    rep: Replay,
+    records: list[LogRecord],
+    settings: Settings,
+    on_batch: Callable[[int, int], None] | None,
+    alert_sink: AlertSink | None,
+    started: float,
+) -> RunResult:
     result = RunResult(
         replay=folder, home=home, rows=rep.rows, reordered=rep.reordered, truth=rep.truth
     )

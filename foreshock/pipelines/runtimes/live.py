@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from foreshock.pipelines.assembly import assemble, load_settings_packs
 from foreshock.pipelines.backends import open_graph, open_store
+from foreshock.pipelines.runtimes.home import HomeLock
 from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
 from foreshock.pipelines.sinks.alerts import AlertSink, JsonlAlertSink
@@ -113,7 +114,24 @@ def run_live(
     history instead, once, and returns: the same stages judging the past.
     """
     settings = settings or Settings.load()
-    home.mkdir(parents=True, exist_ok=True)
+    lock = HomeLock(home).acquire()  # one writer per state folder, for the whole run
+    try:
+        return _run_live(source, home, settings, logs, stop, duration, on_event, alert_sink, window)
+    finally:
+        lock.release()
+
+
+def _run_live(
+    source: PrometheusSource,
+    home: Path,
+    settings: Settings,
+    logs: LogPoller | None,
+    stop: Callable[[], bool] | None,
+    duration: float | None,
+    on_event: Callable[[Any], None] | None,
+    alert_sink: AlertSink | None,
+    window: tuple[float, float] | None,
+) -> LiveResult:
     disc = source.discovery or source.discover()
     topology = disc.topology
     result = LiveResult(home=home, topology=topology)

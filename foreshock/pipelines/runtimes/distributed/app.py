@@ -51,6 +51,7 @@ from foreshock.pipelines.runtimes.distributed.drivers import (
     components,
     partition_of,
 )
+from foreshock.pipelines.runtimes.home import HomeLock
 from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
 from foreshock.pipelines.sinks.alerts import JsonlAlertSink
@@ -330,7 +331,12 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
 def run_worker(
     settings: Settings, topology: Topology, home: Path, loglevel: str = "warning"
 ) -> None:
-    """Start a worker in this process until it is stopped (Ctrl-C / SIGTERM)."""
-    app = create_app(settings, topology, home)
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True, workdir=str(home))
-    worker.execute_from_commandline()
+    """Start a worker in this process until it is stopped (Ctrl-C / SIGTERM).
+
+    The worker's state folder (its alert sink, its SQLite store) has one writer: start more
+    workers with a ``--home`` each.
+    """
+    with HomeLock(home):  # held until the worker stops
+        app = create_app(settings, topology, home)
+        worker = faust.Worker(app, loglevel=loglevel, quiet=True, workdir=str(home))
+        worker.execute_from_commandline()
