@@ -1,7 +1,10 @@
 """Counters to rates, vectorised, with Prometheus' reset semantics.
 
 A counter that goes down was reset (process restart): the increase since the reset is
-the new value itself. The first sample of a series has no rate (NaN).
+the new value itself. The first sample of a series has no rate (NaN). A counter is never
+negative: a negative value is not a reading (a corrupt sample, a gauge mislabelled as a
+counter) and gives no rate (NaN, skipped downstream) without becoming the last value, so
+it can neither produce a negative rate nor fake a reset.
 
 Examples
 --------
@@ -14,6 +17,10 @@ array([nan])
 array([4.])
 >>> r.update(ids, np.array([30.0]), 30.0)   # reset: 30 counted since the restart
 array([2.])
+>>> r.update(ids, np.array([-1e308]), 45.0)   # not a counter reading
+array([nan])
+>>> r.update(ids, np.array([60.0]), 60.0)     # the rate since the last reading
+array([1.])
 """
 
 from __future__ import annotations
@@ -51,11 +58,12 @@ class CounterRates:
         lv = self._last_v[ids]
         lt = self._last_t[ids]
         dt = timestamp - lt
-        inc = np.where(values >= lv, values - lv, values)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rate = np.where(dt > 0, inc / dt, np.nan)
-        self._last_v[ids] = values
-        self._last_t[ids] = timestamp
+        reading = values >= 0.0  # NaN and negative values are not counter readings
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            inc = np.where(values >= lv, values - lv, values)
+            rate = np.where(reading & (dt > 0), inc / dt, np.nan)
+        self._last_v[ids] = np.where(reading, values, lv)
+        self._last_t[ids] = np.where(reading, timestamp, lt)
         self.last_dt = np.asarray(dt, dtype=np.float64)
         return np.asarray(rate, dtype=np.float64)
 

@@ -21,6 +21,7 @@ foreshock.schemas.errors.SchemaError: not JSON: unexpected character...
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -98,15 +99,22 @@ def decode(raw: bytes | str | None) -> Message:
     if not isinstance(body, dict) or "t" not in body:
         raise SchemaError("not a foreshock message (no 't' field)")
     kind = body["t"]
-    run = str(body.get("run", ""))
-    src = int(body.get("src", -1))
-    ts = float(body.get("ts", 0.0))
+    if not isinstance(kind, str):
+        raise SchemaError(f"unknown message kind {kind!r}")
+    run, src, ts = body.get("run", ""), body.get("src", -1), body.get("ts", 0.0)
+    if not isinstance(run, str):
+        raise SchemaError("invalid message: run must be a string")
+    if type(src) is not int or src < -1:
+        raise SchemaError("invalid message: src must be a partition number")
+    if isinstance(ts, bool) or not isinstance(ts, int | float) or not math.isfinite(ts):
+        raise SchemaError("invalid message: ts must be a finite number")
     if kind in ("tick", "end", "done"):
-        try:
-            tss = tuple(float(x) for x in body.get("tss", ()))
-        except (TypeError, ValueError):
-            raise SchemaError("invalid tick: tss must be numbers") from None
-        return Message(kind, run, None, src, ts, tss)
+        tss = body.get("tss", ())
+        if not isinstance(tss, list | tuple) or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in tss
+        ):
+            raise SchemaError(f"invalid {kind}: tss must be a list of finite numbers")
+        return Message(kind, run, None, src, float(ts), tuple(float(x) for x in tss))
     model = _MODELS.get(kind)
     if model is None:
         raise SchemaError(f"unknown message kind {kind!r}")
@@ -116,4 +124,4 @@ def decode(raw: bytes | str | None) -> Message:
         first = exc.errors()[0] if isinstance(exc, ValidationError) else {"msg": str(exc)}
         where = ".".join(str(x) for x in first.get("loc", ()))
         raise SchemaError(f"invalid {kind}: {where} {first.get('msg', '')}".strip()) from None
-    return Message(kind, run, record, src, ts)
+    return Message(kind, run, record, src, float(ts))

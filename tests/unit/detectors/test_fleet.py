@@ -116,3 +116,21 @@ def test_a_single_glitch_does_not_open_an_episode() -> None:
         d.update(ids, np.array([p]), float(t))[0].size for t, p in enumerate([0.1, 1.0, 0.1, 0.1])
     ]
     assert sum(got) == 0
+
+
+def test_absurd_counter_values_open_no_anomaly() -> None:
+    """-1e308 in a counter used to give a rate of about -7e306 and a false incident."""
+    from foreshock.pipelines.stages.detect import DetectStage
+    from foreshock.schemas.metrics import MetricBatch
+
+    stage = DetectStage(kinds={"app": "other"})
+    opened = []
+    for k in range(400):
+        v = 1000.0 * k + (k % 7)
+        if 300 <= k < 306:
+            v = -1e308  # six corrupt samples in a row
+        batch = MetricBatch(
+            timestamp=15.0 * k, resources=["app"], metrics=["app_jobs_total"], values=[v]
+        )
+        opened += [a for a in stage.process(batch) if a.state == "open"]
+    assert opened == []
