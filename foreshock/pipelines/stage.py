@@ -1,8 +1,10 @@
 """The stage contract shared by both runtimes.
 
 A stage is a plain object with no I/O: it takes a record (and, through ``tick``, the
-clock) and returns records. Runtimes move records between stages; the embedded runtime
-uses asyncio queues, the distributed one Faust agents on Kafka topics.
+clock) and returns records, and hands over its state as bytes (data, never a pickle: see
+:mod:`foreshock.schemas.state`). Runtimes move records between stages through chains
+(:mod:`foreshock.pipelines.chain`) that :mod:`foreshock.pipelines.assembly` builds: in one
+process (replay, live) or as Faust agents on Kafka topics (distributed).
 
 Examples
 --------
