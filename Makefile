@@ -47,8 +47,10 @@ test: lab-test-up lint typecheck services-up unit lab-tests
 lab-test-up: $(STAMP)
 	FORESHOCK_LAB_FRESH=auto PYTHON=$(abspath $(BIN)/python) bash infra/lab/lab.sh up
 
-# Real Kafka, Neo4j and OpenSearch on 127.0.0.1 from Maven Central jars (no Docker);
-# the first run downloads the jars into ~/.cache/foreshock-servers (see infra/local/README.md)
+# Real Kafka, Neo4j and OpenSearch on 127.0.0.1 from Maven Central jars (no Docker), plain
+# and secured (Kafka SASL_SSL, Neo4j and OpenSearch with TLS + auth, a throwaway CA; off with
+# FORESHOCK_SERVICES_SECURE=0); the first run downloads the jars into
+# ~/.cache/foreshock-servers (see infra/local/README.md)
 services-up: $(STAMP)
 	PYTHON=$(abspath $(BIN)/python) bash infra/local/services.sh up
 

@@ -40,7 +40,8 @@ def run_kafka_bench(
             "FORESHOCK_STORE_BACKEND": "sqlite",
             "FORESHOCK_GRAPH_BACKEND": "embedded",
         }
-        settings = Settings.load(env={**os.environ, **env}, config=None)
+        # as the workers will: the environment, then foreshock.toml (Kafka's TLS / SASL too)
+        settings = Settings.load(env={**os.environ, **env})
         procs = []
         try:
             for i in range(workers):

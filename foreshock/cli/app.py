@@ -7,10 +7,9 @@ Every command has ``--help`` with examples. Exit codes: 0 success, 1 a foreshock
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
 from foreshock.cli.bench import bench_app
-from foreshock.cli.common import err
+from foreshock.cli.common import err, plain
 from foreshock.cli.config import config_app, schemas_app
 from foreshock.cli.distributed import publish, worker
 from foreshock.cli.eval import eval_app
@@ -49,7 +48,7 @@ def main() -> None:
     try:
         app()
     except ForeshockError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
+        err.print(f"[red]error:[/red] {plain(exc)}", soft_wrap=True, highlight=False)
         raise SystemExit(1) from None
 
 

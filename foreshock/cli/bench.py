@@ -80,3 +80,43 @@ def bench_kafka(
         f"embedded:   {e['samples']:,} samples in {e['seconds']} s = "
         f"[b]{e['samples_per_s']:,.0f}[/b] samples/s"
     )
+
+
+@bench_app.command("score")
+def bench_score(
+    rows: Annotated[int, typer.Option(help="Rows of the synthetic series.")] = 1_000_000,
+    sample: Annotated[
+        int, typer.Option(help="Rows the per-row reference path is timed on (a prefix).")
+    ] = 20_000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """foreshock score: the per-row reference path vs the chunked one, rows/s per core.
+
+    Example:  foreshock bench score --rows 1000000
+    """
+    from foreshock.bench.score import run_score_bench
+
+    res = run_score_bench(rows=rows, sample=sample)
+    if as_json:
+        print_json(res)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"bench score: fleet detector, {rows:,} rows (reference on {res['sample']:,})")
+    for c in ("path", "rows", "CPU s", "rows/s per core", "µs/row", "peak RSS MB"):
+        t.add_column(c)
+    for name in ("reference", "current"):
+        r = res[name]
+        t.add_row(
+            name,
+            f"{r['rows']:,}",
+            f"{r['cpu_s']:.2f}",
+            f"{r['rows_per_s']:,.0f}",
+            f"{r['us_per_row']:.2f}",
+            f"{r['peak_rss_mb']:,.0f}",
+        )
+    console.print(t)
+    console.print(
+        f"ratio current / reference: [b]{res['ratio']:.1f}×[/b]; same scores on the sample: "
+        f"{res['same_scores']}"
+    )

@@ -13,6 +13,7 @@ from foreshock.cli.common import (
     PacksOpt,
     console,
     err,
+    plain,
     print_json,
     progress,
     settings_for,
@@ -77,7 +78,7 @@ def publish(
         print_json(res.__dict__)
         return
     console.print(
-        f"published run {res.run}: {res.batches} scrapes, {res.samples:,} samples in "
+        f"published run {plain(res.run)}: {res.batches} scrapes, {res.samples:,} samples in "
         f"{res.messages} messages, {res.seconds:.1f} s ({res.dead_letters} rows dead-lettered"
         f", {res.log_records} log records)"
     )

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from foreshock.cli.common import plain
+
 eval_app = typer.Typer(
     help="Evaluate detection and root cause on simulated and public data.", no_args_is_help=True
 )
@@ -48,12 +50,12 @@ def rca(
     if as_json:
         sys.stdout.write(json.dumps({"runs": rows, "summary": summary}, indent=2) + "\n")
         return
-    t = Table(title=f"root cause over seeds {seeds} ({hours:g} h runs)")
+    t = Table(title=f"root cause over seeds {plain(seeds)} ({hours:g} h runs)")
     for c in ("fault", "runs", "top-1", "top-3", "mode ok", "1 incident", "1 page"):
         t.add_column(c)
     for f, s in summary["by_fault"].items():
         t.add_row(
-            f,
+            plain(f),
             str(s["runs"]),
             f"{s['top1']:.0%}",
             f"{s['top3']:.0%}",
@@ -169,7 +171,7 @@ def exhaustion(
             json.dumps({"runs": rows, "quiet": quiet_rows, "summary": summary}, indent=2) + "\n"
         )
         return
-    t = Table(title=f"predicted exhaustion, seeds {seeds} ({hours:g} h runs)")
+    t = Table(title=f"predicted exhaustion, seeds {plain(seeds)} ({hours:g} h runs)")
     for c in (
         "fault",
         "seed",
@@ -183,9 +185,9 @@ def exhaustion(
     for r in rows:
         iv = r.get("interval_h")
         t.add_row(
-            r["fault"],
+            plain(r["fault"]),
             str(r["seed"]),
-            r.get("model", "—"),
+            plain(r.get("model", "—")),
             f"{r['lead_min']:.0f}" if r.get("lead_min") is not None else "none",
             f"{r['alert_lead_min']:.0f}" if r.get("alert_lead_min") is not None else "none",
             f"{iv[0]:.1f}–{iv[1]:.1f}" if iv else "—",

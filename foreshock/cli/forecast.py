@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from foreshock.cli.common import console, parse_duration, print_json
+from foreshock.cli.common import console, parse_duration, plain, print_json
 
 __all__ = ["forecast"]
 
@@ -36,9 +36,10 @@ def forecast(
     else:
         from rich.table import Table
 
+        from foreshock.cli.render import literal
         from foreshock.enrichers.narrator import clock
 
-        t = Table(title=f"capacity forecasts ({horizon} horizon), soonest exhaustion first")
+        t = Table(title=f"capacity forecasts ({plain(horizon)} horizon), soonest exhaustion first")
         for c in (
             "resource",
             "metric",
@@ -59,9 +60,9 @@ def forecast(
                 hi = _human(f.exhaustion_p90 - f.made_at) if f.exhaustion_p90 else "beyond"
                 iv, at = f"{lo} – {hi}", clock(f.exhaustion_p50)
             t.add_row(
-                f.resource,
-                f.metric,
-                f.model,
+                literal(f.resource),
+                literal(f.metric),
+                literal(f.model),
                 f"{f.backtest_error:.2f}" if f.backtest_error is not None else "—",
                 when,
                 iv,
@@ -73,9 +74,9 @@ def forecast(
                 from foreshock.capacity.chart import terminal_chart
 
                 first = rows[0]
-                console.print(f"{first.forecast.resource} {first.forecast.metric}:")
+                console.print(literal(f"{first.forecast.resource} {first.forecast.metric}:"))
                 console.print(
-                    terminal_chart(first.history_y, first.forecast, unit=first.unit), markup=False
+                    literal(terminal_chart(first.history_y, first.forecast, unit=first.unit))
                 )
             except ImportError:  # pragma: no cover - plotting optional
                 pass
@@ -85,7 +86,7 @@ def forecast(
         first = rows[0]
         plot_forecast(first.history_t, first.history_y, first.forecast, plot, unit=first.unit)
         if not as_json:
-            console.print(f"plot: [cyan]{plot}[/cyan]")
+            console.print(f"plot: [cyan]{plain(plot)}[/cyan]")
 
 
 def _human(seconds: float) -> str:

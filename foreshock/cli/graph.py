@@ -1,8 +1,9 @@
 """``foreshock graph``: the dependency graph and incident history in Neo4j.
 
 The server comes from :class:`foreshock.pipelines.settings.Settings` (``neo4j_uri``, ``neo4j_user``,
-``neo4j_password``, ``neo4j_database``; ``FORESHOCK_NEO4J_*`` variables). When it does not
-answer, every command fails with one line that says so.
+``neo4j_password``, ``neo4j_database``, ``neo4j_ca_file``; ``FORESHOCK_NEO4J_*`` variables).
+When it does not answer, rejects the credentials or shows a certificate that is not trusted,
+every command fails with one line that says so.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import TYPE_CHECKING, Annotated
 import orjson
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from foreshock.cli.common import plain
 from foreshock.schemas.errors import UnknownNameError
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ def _connect() -> Neo4jGraph:
         settings.neo4j_user,
         settings.neo4j_password,
         settings.neo4j_database,
+        ca_file=settings.neo4j_ca_file,
     )
 
 
@@ -59,7 +61,7 @@ def load(
         uri = graph.uri
     console.print(
         f"loaded {len(topology.nodes)} nodes and {len(topology.edges)} edges from "
-        f"{escape(str(file))} into {uri}: the graph holds {resources} resources and "
+        f"{plain(file)} into {plain(uri)}: the graph holds {resources} resources and "
         f"{dependencies} dependencies",
         highlight=False,
     )
@@ -68,7 +70,9 @@ def load(
 @graph_app.command("incidents")
 def incidents(
     resource: Annotated[str, typer.Argument(help="Resource id, e.g. redis-cache.")],
-    limit: Annotated[int, typer.Option(help="How many, newest first.", min=1)] = 10,
+    limit: Annotated[
+        int, typer.Option(help="How many, newest first (1 to 10,000).", min=1, max=10_000)
+    ] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead.")] = False,
 ) -> None:
     """Past incidents that touched a resource, newest first, with root cause and failure mode.
@@ -84,22 +88,22 @@ def incidents(
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     if not past:
-        console.print(f"no past incident touched {escape(resource)}")
+        console.print(f"no past incident touched {plain(resource)}")
         return
-    t = Table(title=f"past incidents touching {escape(resource)}")
+    t = Table(title=f"past incidents touching {plain(resource)}")
     for c in ("incident", "opened", "status", "root cause", "failure mode", "score"):
         t.add_column(c, no_wrap=c in ("incident", "opened"))
     t.add_column("resources", overflow="fold")
     for p in past:
         score = f"{p.root_cause_score:.3f}" if p.root_cause_score is not None else ""
         t.add_row(
-            p.id,
+            plain(p.id),
             clock(p.opened_at),
-            f"{p.status} (v{p.version})",
-            p.root_cause or "",
-            p.failure_mode or "",
+            plain(f"{p.status} (v{p.version})"),
+            plain(p.root_cause or ""),
+            plain(p.failure_mode or ""),
             score,
-            ", ".join(p.resources),
+            plain(", ".join(p.resources)),
         )
     console.print(t)
 
@@ -123,15 +127,16 @@ def show(resource: Annotated[str, typer.Argument(help="Resource id, e.g. orders.
     direct_up = {d.dependency for d in deps}
     direct_down = {d.dependent for d in dependents}
     console.print(
-        f"[b]{escape(resource)}[/b] ({kind})" + (f" on {', '.join(sorted(hosts))}" if hosts else "")
+        f"[b]{plain(resource)}[/b] ({plain(kind)})"
+        + (f" on {plain(', '.join(sorted(hosts)))}" if hosts else "")
     )
     console.print(f"depends on ({len(upstream)}):")
     for d in deps:
-        console.print(f"  {escape(d.dependency)}  [dim]{d.type}[/dim]")
+        console.print(f"  {plain(d.dependency)}  [dim]{plain(d.type)}[/dim]")
     for r in sorted(upstream - direct_up):
-        console.print(f"  {escape(r)}  [dim]transitive[/dim]")
+        console.print(f"  {plain(r)}  [dim]transitive[/dim]")
     console.print(f"depended on by ({len(downstream)}):")
     for d in dependents:
-        console.print(f"  {escape(d.dependent)}  [dim]{d.type}[/dim]")
+        console.print(f"  {plain(d.dependent)}  [dim]{plain(d.type)}[/dim]")
     for r in sorted(downstream - direct_down):
-        console.print(f"  {escape(r)}  [dim]transitive[/dim]")
+        console.print(f"  {plain(r)}  [dim]transitive[/dim]")

@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from foreshock.cli.common import plain
 from foreshock.schemas.errors import ConfigError
 
 logs_app = typer.Typer(help="Mine log templates from log files.", no_args_is_help=True)
@@ -32,9 +32,14 @@ def templates(
     """Mine the templates of a log file and print them with their line counts, most
     frequent first. A leading timestamp/level header is stripped when one is found.
 
+    Any file is read in time proportional to its size: a line that is not text is
+    counted as the template <BIN>, and the part of a line past 4096 characters (or 256
+    words) as one <*>.
+
     Example:  foreshock logs templates --input /var/log/mysql/error.log --top 10
     """
     from foreshock.detectors.logs.header import strip_header
+    from foreshock.detectors.logs.limits import read_lines
     from foreshock.detectors.logs.miner import TemplateMiner
 
     if not input.is_file():
@@ -53,10 +58,10 @@ def templates(
         ) as prog,
         input.open("rb") as f,
     ):
-        task = prog.add_task(f"mining {input.name}", total=size or None)
-        for raw in f:
-            prog.advance(task, len(raw))
-            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        task = prog.add_task(f"mining {plain(input.name)}", total=size or None)
+        for raw, size in read_lines(f):  # a line is cut to a bounded size
+            prog.advance(task, size)
+            text = raw.decode("utf-8", errors="replace")
             content = text.strip() if whole_lines else strip_header(text)
             if content:
                 miner.add(content)
@@ -74,13 +79,13 @@ def templates(
         }
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return
-    table = Table(title=f"{input.name}: {lines:,} lines, {len(found):,} templates")
+    table = Table(title=f"{plain(input.name)}: {lines:,} lines, {len(found):,} templates")
     table.add_column("id")
     table.add_column("count", justify="right")
     table.add_column("share", justify="right")
     table.add_column("template", overflow="fold")
     for t in shown:
         table.add_row(
-            t.template_id, f"{t.count:,}", f"{t.count / max(lines, 1):.1%}", escape(t.template)
+            t.template_id, f"{t.count:,}", f"{t.count / max(lines, 1):.1%}", plain(t.template)
         )
     console.print(table)

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from foreshock.cli.common import PacksOpt, console, err, parse_duration, progress, settings_for
+from foreshock.cli.common import (
+    PacksOpt,
+    console,
+    err,
+    parse_duration,
+    plain,
+    progress,
+    settings_for,
+)
 from foreshock.schemas.errors import ConfigError
 
 __all__ = ["record"]
@@ -42,11 +50,12 @@ def record(
 
     The samples are the ones the live runtime reads, bit for bit, so `foreshock run
     --replay OUT` finds offline what `foreshock run --prometheus` found on that window.
+    Requests are bounded and verified as in `foreshock run --prometheus` (settings
+    prometheus_timeout, prometheus_max_bytes, prometheus_verify_certs, prometheus_ca_file).
     Examples:  foreshock record --prometheus http://127.0.0.1:9090 --last 1h --out /tmp/w  ·
     foreshock record --prometheus URL --start 2026-12-04T08:00 --end 2026-12-04T09:00 --out w
     """
-    from foreshock.pipelines.assembly import load_settings_packs
-    from foreshock.pipelines.sources.prometheus import PrometheusSource
+    from foreshock.cli.live import prometheus_source
     from foreshock.pipelines.sources.record import write_replay
     from foreshock.pipelines.sources.replay import read_topology
 
@@ -64,7 +73,7 @@ def record(
         raise ConfigError(f"the window is empty: start {lo} is not before end {hi}")
     settings = settings_for(packs=packs)
     user = read_topology(topology) if topology else None
-    source = PrometheusSource(prometheus, load_settings_packs(settings), user_topology=user)
+    source = prometheus_source(prometheus, settings, user)  # failures: one PrometheusError line
     with progress(err.is_terminal) as bar:
         task = bar.add_task("reading Prometheus", total=None)
         disc = source.discover()
@@ -72,6 +81,6 @@ def record(
         bar.update(task, completed=1, total=1)
     samples = write_replay(out, batches, disc.topology)
     console.print(
-        f"wrote {out}: {len(batches)} scrapes, {samples:,} samples of "
+        f"wrote {plain(out)}: {len(batches)} scrapes, {samples:,} samples of "
         f"{len(disc.topology.nodes)} resources ({hi - lo:.0f} s)"
     )

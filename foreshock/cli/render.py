@@ -1,16 +1,53 @@
-"""Terminal rendering of run results (rich): incidents, candidates, reports, where things went."""
+r"""Terminal rendering of run results (rich): incidents, candidates, reports, where things went.
+
+Every piece of data (resource names, failure modes, titles, paths, report text) is printed
+as plain text: never read as rich markup or emoji codes, with terminal escape sequences
+and control characters removed (:func:`literal`, :func:`foreshock.cli.common.plain`).
+
+Examples
+--------
+>>> import io
+>>> from rich.console import Console
+>>> out = Console(file=io.StringIO(), width=60)
+>>> out.print(literal("[red]db[/red] :warning: \x1b[2J\x1b]0;owned\x07 ok"))
+>>> out.file.getvalue()
+'[red]db[/red] :warning: 0;owned ok\n'
+>>> markdown("# Disk \x1b[31mfull[x]").markup
+'# Disk full[x]'
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
+from foreshock.cli.common import plain
 from foreshock.enrichers.narrator import clock
-from foreshock.pipelines.runtimes.embedded import RunResult
-from foreshock.schemas.incident import Incident
-from foreshock.schemas.report import RootCauseReport
+
+if TYPE_CHECKING:
+    from foreshock.pipelines.runtimes.embedded import RunResult
+    from foreshock.schemas.incident import Incident
+    from foreshock.schemas.report import RootCauseReport
+
+__all__ = ["candidates_table", "literal", "markdown", "render_result"]
+
+
+def literal(text: object) -> Text:
+    """``text`` (data) as a rich :class:`~rich.text.Text`, printed exactly as it reads: no
+    markup or emoji code is interpreted, and terminal escape sequences and control
+    characters (but newlines and tabs) are removed."""
+    return Text.from_markup(plain(text), emoji=False)
+
+
+def markdown(text: str) -> Markdown:
+    """Markdown (a report) whose text holds no terminal escape sequence or control
+    character (rich prints those raw)."""
+    return Markdown(literal(text).plain)
 
 
 def candidates_table(incident: Incident, limit: int = 5) -> Table:
@@ -28,8 +65,8 @@ def candidates_table(incident: Incident, limit: int = 5) -> Table:
         onset = clock(c.evidence.onset).split(" ")[1] if c.evidence.onset else "—"
         t.add_row(
             str(i),
-            f"{c.resource} ({c.kind})",
-            c.failure_mode or "—",
+            literal(f"{c.resource} ({c.kind})"),
+            literal(c.failure_mode or "—"),
             f"{c.score:.3f}",
             f"{p.direction:.2f}",
             f"{p.onset:.2f}",
@@ -55,7 +92,7 @@ def render_result(
     )
     dropped = sum(result.dead_letters.values())
     if dropped or result.reordered:
-        reasons = ", ".join(f"{n} {r}" for r, n in list(result.dead_letters.items())[:4])
+        reasons = ", ".join(f"{n} {plain(r)}" for r, n in list(result.dead_letters.items())[:4])
         summary += (
             f"\n[yellow]{dropped} row(s) dropped[/yellow]"
             + (f" ({reasons})" if reasons else "")
@@ -71,29 +108,31 @@ def render_result(
     for inc in result.incidents:
         rc = inc.root_cause
         head = (
-            f"[b]{inc.id}[/b] · {inc.status} · opened {clock(inc.opened_at)} · "
+            f"[b]{plain(inc.id)}[/b] · {plain(inc.status)} · opened {clock(inc.opened_at)} · "
             f"{len(inc.anomalies)} anomalies on {len(inc.resources)} resources: "
-            f"{', '.join(inc.resources)}"
+            f"{plain(', '.join(inc.resources))}"
         )
         if rc:
             head += (
-                f"\nroot cause: [b red]{rc.resource}[/b red] — {rc.failure_mode or 'unknown mode'}"
+                f"\nroot cause: [b red]{plain(rc.resource)}[/b red] — "
+                f"{plain(rc.failure_mode or 'unknown mode')}"
             )
         console.print(Panel(head, title="incident", expand=False))
         console.print(candidates_table(inc))
         report = report_for.get(inc.id)
         if report is not None:
             console.print(
-                Panel(Markdown(report.markdown()), title=f"root-cause report {report.id}")
+                Panel(markdown(report.markdown()), title=f"root-cause report {plain(report.id)}")
             )
     if result.truth and result.truth.get("root_cause"):
         t = result.truth["root_cause"]
         console.print(
-            f"[dim]ground truth (truth.json): {t['resource']} — {t['failure_mode']}[/dim]"
+            f"[dim]ground truth (truth.json): {plain(t['resource'])} — "
+            f"{plain(t['failure_mode'])}[/dim]"
         )
     console.print(
-        f"reports + incidents: [cyan]{result.store_label or result.store_path}[/cyan] "
-        f"(try: foreshock reports search --home {result.home} <words>)\n"
-        f"alerts: [cyan]{result.alerts_path}[/cyan]\n"
-        f"dead letters: [cyan]{result.dead_letters_path}[/cyan]"
+        f"reports + incidents: [cyan]{plain(result.store_label or result.store_path)}[/cyan] "
+        f"(try: foreshock reports search --home {plain(result.home)} <words>)\n"
+        f"alerts: [cyan]{plain(result.alerts_path)}[/cyan]\n"
+        f"dead letters: [cyan]{plain(result.dead_letters_path)}[/cyan]"
     )

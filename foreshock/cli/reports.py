@@ -1,17 +1,23 @@
-"""``foreshock reports``: search and read stored root-cause reports."""
+"""``foreshock reports``: search and read stored root-cause reports.
+
+Report text is printed as plain text (no markup, no terminal escape sequence), and every
+``--limit`` is checked against a range before any store is opened.
+"""
 
 from __future__ import annotations
 
 from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 
+from foreshock.cli.common import err
+from foreshock.cli.render import literal, markdown
 from foreshock.enrichers.narrator import clock
+from foreshock.enrichers.stores.opensearch_query import MAX_RESULTS, MAX_WORDS, search_words
 from foreshock.pipelines.settings import default_home
 
 if TYPE_CHECKING:
@@ -42,18 +48,35 @@ def _store(home: Path | None) -> ReportStore:
     return open_store(settings, home)
 
 
+#: Largest ``--limit`` (OpenSearch's largest page; SQLite takes the same bound).
+MAX_LIMIT = MAX_RESULTS
+
+
+def _limit_option(what: str) -> Any:  # typer.Option's own return type
+    return typer.Option(help=f"{what} (1 to {MAX_LIMIT:,}).", min=1, max=MAX_LIMIT)
+
+
 @reports_app.command("search")
 def search(
     text: Annotated[list[str], typer.Argument(help="Words to look for (any order).")],
-    limit: Annotated[int, typer.Option(help="Hits to show.")] = 10,
+    limit: Annotated[int, _limit_option("Hits to show")] = 10,
     home: HomeOpt = None,
 ) -> None:
     """Full-text search over reports (summary, causes, evidence, remediation).
 
+    A repeated word counts once; only the first 64 distinct words are searched.
+
     Example:  foreshock reports search redis evictions
     """
+    query = " ".join(text)
+    _, _, left_out = search_words(query)
+    if left_out:
+        err.print(
+            f"searching the first {MAX_WORDS} distinct words; {left_out} more left out",
+            highlight=False,
+        )
     with closing(_store(home)) as store:
-        hits = store.search(" ".join(text), limit=limit)
+        hits = store.search(query, limit=limit)
     if not hits:
         console.print("no matching report")
         raise typer.Exit(0)
@@ -61,7 +84,13 @@ def search(
     for c in ("report", "incident", "created", "title", "match"):
         t.add_column(c, overflow="fold")
     for h in hits:
-        t.add_row(h.report_id, h.incident_id, clock(h.created_at), h.title, h.snippet)
+        t.add_row(
+            literal(h.report_id),
+            literal(h.incident_id),
+            clock(h.created_at),
+            literal(h.title),
+            literal(h.snippet),
+        )
     console.print(t)
 
 
@@ -81,12 +110,12 @@ def show(
         raise UnknownNameError(
             f"no report or incident {report_id!r} (try `foreshock reports list`)"
         )
-    console.print(Markdown(report.markdown()))
+    console.print(markdown(report.markdown()))
 
 
 @reports_app.command("list")
 def list_reports(
-    limit: Annotated[int, typer.Option(help="How many.")] = 20, home: HomeOpt = None
+    limit: Annotated[int, _limit_option("How many")] = 20, home: HomeOpt = None
 ) -> None:
     """The newest reports."""
     with closing(_store(home)) as store:
@@ -95,5 +124,7 @@ def list_reports(
     for c in ("report", "created", "root cause", "title"):
         t.add_column(c, overflow="fold")
     for r in reports:
-        t.add_row(r.id, clock(r.created_at), r.root_cause_resource, r.title)
+        t.add_row(
+            literal(r.id), clock(r.created_at), literal(r.root_cause_resource), literal(r.title)
+        )
     console.print(t)

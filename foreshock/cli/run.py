@@ -14,6 +14,7 @@ from foreshock.cli.common import (
     PacksOpt,
     console,
     err,
+    plain,
     print_json,
     progress,
     settings_for,
@@ -97,7 +98,8 @@ def demo(
     if not as_json:
         console.print(
             f"simulated fleet: {len(sim.topology.nodes)} resources, {len(sim.series)} series, "
-            f"{sim.rows():,} samples, fault [b]{fault}[/b] → replay in [cyan]{replay}[/cyan]"
+            f"{sim.rows():,} samples, fault [b]{plain(fault)}[/b] → replay in "
+            f"[cyan]{plain(replay)}[/cyan]"
         )
     _run(replay, out, as_json, settings)
 
@@ -116,7 +118,9 @@ def simulate(
 
     s = sim(fault, seed=seed, hours=hours)
     s.write(out)
-    console.print(f"wrote {out} ({s.rows():,} samples of {len(s.series)} series, fault {fault})")
+    console.print(
+        f"wrote {plain(out)} ({s.rows():,} samples of {len(s.series)} series, fault {plain(fault)})"
+    )
 
 
 def run(
@@ -205,4 +209,4 @@ def score(
     from foreshock.pipelines.runtimes.score import score_csv
 
     n = score_csv(input, output, detector)
-    console.print(f"scored {n} rows with {detector} → {output}")
+    console.print(f"scored {n} rows with {plain(detector)} → {plain(output)}")

@@ -27,11 +27,11 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from foreshock.packs.model import MetricSpec, Pack, base_name
 from foreshock.schemas.errors import ConfigError
+from foreshock.schemas.yaml_input import YamlInputError, load_yaml
 
 BUILTIN = Path(__file__).parent
 
@@ -44,13 +44,15 @@ def load_pack(path: Path) -> Pack:
     Raises
     ------
     ConfigError
-        Unreadable, not YAML, or not a pack: the message names the file, every field in
-        error (``failure_modes.x.symptoms.0.direction``) and the reason.
+        Unreadable, not YAML, YAML that :func:`~foreshock.schemas.yaml_input.load_yaml`
+        refuses (anchors and aliases, a key twice, over its size cap), or not a pack: the
+        message names the file, every field in error (``failure_modes.x.symptoms.0.direction``)
+        and the reason.
     """
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"pack {path}: {exc}") from None
+        data = load_yaml(path)
+    except YamlInputError as exc:
+        raise ConfigError(f"pack {path}: {exc.reason}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"pack {path}: not a mapping of pack fields (kind, metrics, ...)")
     try:

@@ -166,7 +166,12 @@ def detection(settings: Settings, kinds: Mapping[str, str], packs: PackIndex) ->
     return Detection(
         forecast=forecast,
         logs=LogStage(kinds=dict(kinds), packs=packs),
-        detect=DetectStage(kinds=dict(kinds), packs=packs, detector=create(settings.detector)),
+        detect=DetectStage(
+            kinds=dict(kinds),
+            packs=packs,
+            detector=create(settings.detector),
+            calibration_groups=settings.kafka_partitions,
+        ),
     )
 
 

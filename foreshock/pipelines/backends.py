@@ -56,13 +56,16 @@ def open_store(settings: Settings, home: Path) -> ReportStore:
 
     ``sqlite``: ``home/reports.sqlite``, created (with ``home``) if missing. ``opensearch``:
     the indices ``<opensearch_index_prefix>-*`` at ``opensearch_url`` (basic auth with
-    ``opensearch_user``/``opensearch_password`` if a user is set; ``home`` unused), created
-    from foreshock's templates if missing. The caller closes the store.
+    ``opensearch_user``/``opensearch_password`` if a user is set; for ``https://``, the
+    certificate verified against ``opensearch_ca_file``, else the system's CAs, unless
+    ``opensearch_verify_certs`` is off; ``home`` unused), created from foreshock's templates
+    if missing. The caller closes the store.
 
     Raises
     ------
     StoreError
-        The store cannot be opened (unreadable file; OpenSearch not reachable, with a hint).
+        The store cannot be opened (unreadable file; OpenSearch not reachable, with a hint;
+        its certificate not trusted; the credentials rejected).
     """
     if settings.store_backend == "opensearch":
         from foreshock.enrichers.stores.opensearch import OpenSearchReportStore
@@ -72,6 +75,8 @@ def open_store(settings: Settings, home: Path) -> ReportStore:
             settings.opensearch_user,
             settings.opensearch_password,
             prefix=settings.opensearch_index_prefix,
+            ca_file=settings.opensearch_ca_file,
+            verify_certs=settings.opensearch_verify_certs,
         )
     from foreshock.enrichers.stores.sqlite import SQLiteReportStore
 
@@ -113,14 +118,16 @@ def open_graph(settings: Settings, topology: Topology) -> OpenedGraph:
 
     ``embedded``: a networkx graph of ``topology``, no incident history. ``neo4j``: the
     server at ``neo4j_uri`` (``neo4j_user``/``neo4j_password``, no auth with an empty
-    password; database ``neo4j_database``), with ``topology`` upserted into it and the
-    incident history of the same database. The caller closes it (``with``, or
-    :meth:`OpenedGraph.close`).
+    password; database ``neo4j_database``; TLS with ``bolt+s://`` / ``neo4j+s://`` URIs or
+    a ``neo4j_ca_file``, which the certificate is verified against), with ``topology``
+    upserted into it and the incident history of the same database. The caller closes it
+    (``with``, or :meth:`OpenedGraph.close`).
 
     Raises
     ------
     ConfigError
-        Neo4j is not reachable or rejects the credentials (one line, with a hint).
+        Neo4j is not reachable, rejects the credentials or shows a certificate that is not
+        trusted (one line, with a hint).
 
     Examples
     --------
@@ -149,6 +156,7 @@ def open_graph(settings: Settings, topology: Topology) -> OpenedGraph:
             settings.neo4j_user,
             settings.neo4j_password,
             settings.neo4j_database,
+            ca_file=settings.neo4j_ca_file,
         )
         try:
             graph.load(topology)

@@ -14,13 +14,26 @@ Examples
 ...     {"id": "b", "kind": "redis"}], "edges": [{"from": "a", "to": "b", "type": "depends_on"}]})
 >>> t.dependencies()
 [('a', 'b')]
+
+A node id names one resource: the same id twice is refused, whatever the kinds (a second
+entry would otherwise replace the first, with its kind and its other fields).
+
+>>> from pydantic import ValidationError
+>>> try:
+...     Topology.model_validate({"nodes": [{"id": "db", "kind": "mysql"},
+...                                        {"id": "db", "kind": "postgresql"}]})
+... except ValidationError as exc:
+...     print(exc.errors()[0]["msg"])
+Value error, node id 'db' is listed twice: as mysql (nodes[0]) and as postgresql (nodes[1])
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from foreshock.schemas.errors import SchemaError
 
 NodeKind = Literal[
     "service", "mysql", "redis", "kafka", "postgresql", "opensearch", "host", "other"
@@ -53,6 +66,21 @@ class Topology(BaseModel):
 
     nodes: list[Node] = Field(default_factory=list)
     edges: list[Edge] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Topology:
+        first: dict[str, int] = {}
+        for i, n in enumerate(self.nodes):
+            j = first.setdefault(n.id, i)
+            if j != i:
+                a = self.nodes[j]
+                both = (
+                    f"both times as {a.kind} (nodes[{j}] and nodes[{i}])"
+                    if a.kind == n.kind
+                    else f"as {a.kind} (nodes[{j}]) and as {n.kind} (nodes[{i}])"
+                )
+                raise SchemaError(f"node id {n.id!r} is listed twice: {both}")
+        return self
 
     def dependencies(self) -> list[tuple[str, str]]:
         """Pairs ``(dependent, dependency)`` with edge types resolved."""

@@ -26,6 +26,7 @@ import yaml
 
 from foreshock.schemas.errors import UnknownNameError
 from foreshock.schemas.topology import Topology
+from foreshock.schemas.yaml_input import load_yaml
 from foreshock.sim.faults import FAULTS, Fault
 from foreshock.sim.profiles import SeriesProfile, series_for
 
@@ -82,7 +83,15 @@ def fault_names() -> list[str]:
 
 
 def load_topology(path: Path | None = None) -> Topology:
-    data = yaml.safe_load((path or DEFAULT_TOPOLOGY).read_text())
+    """The fleet to simulate: ``path`` (a topology YAML) or the built-in ``fleet.yaml``.
+
+    Read through :func:`~foreshock.schemas.yaml_input.load_yaml`, like every YAML file a
+    person writes.
+
+    >>> len(load_topology().nodes)
+    13
+    """
+    data = load_yaml(path or DEFAULT_TOPOLOGY)
     return Topology.model_validate(data)
 
 

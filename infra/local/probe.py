@@ -4,16 +4,19 @@
     probe.py smoke [SERVICE ...]                             round-trip data through each server
 
 Exit codes of ``ready``: 0 ready, 1 timed out, 2 client library missing, 3 server process died.
-Endpoints come from the same environment variables as services.sh (see README.md).
-Only loopback addresses are ever contacted.
+Endpoints come from the same environment variables as services.sh (see README.md), which
+also exports the secure servers' CA folder and account. Only loopback addresses are ever
+contacted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
+import ssl
 import sys
 import time
 import urllib.error
@@ -26,6 +29,16 @@ HOST = "127.0.0.1"
 KAFKA = f"{HOST}:{os.environ.get('FORESHOCK_KAFKA_PORT', '9092')}"
 NEO4J = f"bolt://{HOST}:{os.environ.get('FORESHOCK_NEO4J_PORT', '7687')}"
 OPENSEARCH = f"http://{HOST}:{os.environ.get('FORESHOCK_OPENSEARCH_PORT', '9200')}"
+# The secure servers (services.sh exports these; Kafka's SASL_SSL port and Neo4j's TLS port
+# are empty when there are none).
+KAFKA_SECURE_PORT = os.environ.get("FORESHOCK_KAFKA_SECURE_PORT", "")
+NEO4J_SECURE_PORT = os.environ.get("FORESHOCK_NEO4J_SECURE_PORT", "")
+NEO4J_SECURE = f"bolt+s://{HOST}:{NEO4J_SECURE_PORT}"
+OPENSEARCH_SECURE = f"https://{HOST}:{os.environ.get('FORESHOCK_OPENSEARCH_SECURE_PORT', '9201')}"
+TLS_DIR = os.environ.get("FORESHOCK_SERVICES_TLS_DIR", "/tmp/foreshock-services/tls")
+CA_FILE = os.path.join(TLS_DIR, "ca.pem")
+SECURE_USER = os.environ.get("FORESHOCK_SERVICES_SECURE_USER", "foreshock")
+SECURE_PASSWORD = os.environ.get("FORESHOCK_SERVICES_SECURE_PASSWORD", "foreshock-secret")
 
 
 class NotReady(Exception):
@@ -49,12 +62,26 @@ def _import(module: str) -> Any:
 # --- readiness: one attempt each; raise NotReady while the server is still starting -------
 
 
-def _kafka_admin() -> Any:
+def _kafka_secure_config() -> dict[str, Any]:
+    """confluent-kafka settings for the SASL_SSL listener (SCRAM-SHA-512, the test CA)."""
+    return {
+        "bootstrap.servers": f"{HOST}:{KAFKA_SECURE_PORT}",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": SECURE_USER,
+        "sasl.password": SECURE_PASSWORD,
+        "ssl.ca.location": CA_FILE,
+        "ssl.endpoint.identification.algorithm": "https",
+    }
+
+
+def _kafka_admin(secure: bool = False) -> Any:
     admin = _import("confluent_kafka.admin")
     # log_level 0: librdkafka would print every refused connection while the broker boots.
-    return admin.AdminClient(
-        {"bootstrap.servers": KAFKA, "log_level": 0, "socket.timeout.ms": 3000}
-    )
+    config = {"bootstrap.servers": KAFKA, "log_level": 0, "socket.timeout.ms": 3000}
+    if secure:
+        config.update(_kafka_secure_config())
+    return admin.AdminClient(config)
 
 
 def kafka_ready(state: dict[str, object]) -> str:
@@ -73,14 +100,43 @@ def kafka_ready(state: dict[str, object]) -> str:
     except Exception as e:
         raise NotReady(f"group coordinator: {e}") from e
     brokers, topics = len(md.brokers), len(md.topics)
-    return f"kafka {KAFKA}: {brokers} broker(s), {topics} topic(s), group coordinator up"
+    secure = ""
+    if KAFKA_SECURE_PORT:
+        sclient: Any = state.get("secure") or state.setdefault("secure", _kafka_admin(True))
+        try:
+            sclient.list_topics(timeout=3)
+        except Exception as e:
+            raise NotReady(f"SASL_SSL listener: {e}") from e
+        secure = f"; SASL_SSL {HOST}:{KAFKA_SECURE_PORT} answers"
+    return f"kafka {KAFKA}: {brokers} broker(s), {topics} topic(s), group coordinator up{secure}"
+
+
+def _neo4j_driver(secure: bool, **kwargs: Any) -> Any:
+    neo4j = _import("neo4j")
+    if not secure:
+        return neo4j.GraphDatabase.driver(NEO4J, auth=None, **kwargs)
+    return neo4j.GraphDatabase.driver(
+        NEO4J_SECURE.replace("bolt+s://", "bolt://"),
+        auth=("neo4j", SECURE_PASSWORD),
+        encrypted=True,
+        trusted_certificates=neo4j.TrustCustomCAs(CA_FILE),
+        **kwargs,
+    )
 
 
 def neo4j_ready(state: dict[str, object]) -> str:
-    neo4j = _import("neo4j")
+    """``RETURN 1`` on the plain DBMS, then on the TLS one (same process) if there is one."""
+    plain = _neo4j_return_1(secure=False)
+    if not NEO4J_SECURE_PORT:
+        return plain
+    return f"{plain}; {_neo4j_return_1(secure=True).removeprefix('neo4j ')}"
+
+
+def _neo4j_return_1(secure: bool) -> str:
+    where = NEO4J_SECURE if secure else NEO4J
     try:
         with (
-            neo4j.GraphDatabase.driver(NEO4J, auth=None, connection_timeout=3) as driver,
+            _neo4j_driver(secure, connection_timeout=3) as driver,
             driver.session() as session,  # session.run: no retries with back-off, unlike
         ):  # driver.execute_query, so readiness is seen as soon as Bolt answers
             ok = session.run("RETURN 1 AS ok").single(strict=True)["ok"]
@@ -89,31 +145,45 @@ def neo4j_ready(state: dict[str, object]) -> str:
         raise NotReady(f"RETURN 1: {type(e).__name__}: {e}") from e
     if ok != 1:
         raise NotReady(f"unexpected answer {ok!r}")
-    return f"neo4j {NEO4J}: RETURN 1 ok ({agent})"
+    return f"neo4j {where}: RETURN 1 ok ({agent})"
 
 
-def _http_json(method: str, path: str, body: object = None, timeout: float = 30) -> dict:
+def _http_json(
+    method: str, path: str, body: object = None, timeout: float = 30, secure: bool = False
+) -> dict:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(OPENSEARCH + path, data=data, method=method)
+    req = urllib.request.Request(
+        (OPENSEARCH_SECURE if secure else OPENSEARCH) + path, data=data, method=method
+    )
     req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
+    context = None
+    if secure:
+        token = base64.b64encode(f"{SECURE_USER}:{SECURE_PASSWORD}".encode()).decode()
+        req.add_header("Authorization", f"Basic {token}")
+        context = ssl.create_default_context(cafile=CA_FILE)
+    with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
         return json.loads(resp.read() or b"{}")
 
 
-def opensearch_ready(state: dict[str, object]) -> str:
+def opensearch_ready(state: dict[str, object], secure: bool = False) -> str:
     try:
-        health = _http_json("GET", "/_cluster/health?wait_for_status=yellow&timeout=5s", timeout=10)
+        health = _http_json(
+            "GET", "/_cluster/health?wait_for_status=yellow&timeout=5s", timeout=10, secure=secure
+        )
     except (urllib.error.URLError, OSError, ValueError) as e:
+        # the security plugin answers 503 until its index is initialised
         raise NotReady(f"_cluster/health: {e}") from e
     if health.get("status") not in ("yellow", "green"):
         raise NotReady(f"cluster status {health.get('status')!r}")
-    return f"opensearch {OPENSEARCH}: cluster {health['cluster_name']!r} is {health['status']}"
+    where = OPENSEARCH_SECURE if secure else OPENSEARCH
+    return f"opensearch {where}: cluster {health['cluster_name']!r} is {health['status']}"
 
 
 READY: dict[str, Callable[[dict[str, object]], str]] = {
     "kafka": kafka_ready,
     "neo4j": neo4j_ready,
     "opensearch": opensearch_ready,
+    "opensearch-secure": lambda state: opensearch_ready(state, secure=True),
 }
 
 
@@ -208,12 +278,50 @@ def smoke_kafka() -> None:
     assert values[3:] == [b"aiokafka-0", b"aiokafka-1", b"aiokafka-2"], values
     print(f"  kafka/aiokafka {aiokafka.__version__}: produced 3, consumed all 6 on {topic}")
     admin.delete_topics([topic])[topic].result()
+    if KAFKA_SECURE_PORT:
+        smoke_kafka_secure()
 
 
-def smoke_neo4j() -> None:
-    neo4j = _import("neo4j")
+def smoke_kafka_secure() -> None:
+    """The SASL_SSL listener: confluent-kafka with SCRAM-SHA-512, aiokafka with PLAIN."""
+    ck = _import("confluent_kafka")
+    admin = _kafka_admin(secure=True)
+    topic = f"foreshock-smoke-secure-{uuid.uuid4().hex[:8]}"
+    newtopic = _import("confluent_kafka.admin").NewTopic
+    admin.create_topics([newtopic(topic, num_partitions=1, replication_factor=1)])[topic].result()
+    producer = ck.Producer(_kafka_secure_config())
+    producer.produce(topic, key=b"k", value=b"confluent-secure")
+    if producer.flush(15) != 0:
+        raise AssertionError("confluent producer over SASL_SSL: message not delivered")
+    aiokafka = _import("aiokafka")
+
+    async def consume() -> list[bytes]:
+        cons = aiokafka.AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=f"{HOST}:{KAFKA_SECURE_PORT}",
+            group_id=f"{topic}-aio",
+            auto_offset_reset="earliest",
+            security_protocol="SASL_SSL",
+            sasl_mechanism="PLAIN",
+            sasl_plain_username=SECURE_USER,
+            sasl_plain_password=SECURE_PASSWORD,
+            ssl_context=ssl.create_default_context(cafile=CA_FILE),
+        )
+        await cons.start()
+        try:
+            msg = await asyncio.wait_for(cons.getone(), 30)
+            return [msg.value]
+        finally:
+            await cons.stop()
+
+    assert asyncio.run(consume()) == [b"confluent-secure"]
+    admin.delete_topics([topic])[topic].result()
+    print(f"  kafka SASL_SSL {HOST}:{KAFKA_SECURE_PORT}: SCRAM produce + PLAIN consume ok")
+
+
+def smoke_neo4j(secure: bool = False) -> None:
     tag = uuid.uuid4().hex[:8]
-    with neo4j.GraphDatabase.driver(NEO4J, auth=None) as driver:
+    with _neo4j_driver(secure) as driver:
         for _ in range(2):  # MERGE twice: must stay one node/edge
             driver.execute_query(
                 "MERGE (s:SmokeService {name: $svc}) MERGE (h:SmokeHost {name: $host}) "
@@ -231,12 +339,23 @@ def smoke_neo4j() -> None:
             "MATCH (n) WHERE n.name IN [$a, $b] DETACH DELETE n", a=f"api-{tag}", b=f"host-{tag}"
         )
         agent = driver.get_server_info().agent
-    print(f"  neo4j ({agent}): MERGE x2 + MATCH ok")
+    print(f"  neo4j ({agent}{', TLS + auth' if secure else ''}): MERGE x2 + MATCH ok")
+    if not secure and NEO4J_SECURE_PORT:
+        smoke_neo4j(secure=True)
 
 
-def smoke_opensearch() -> None:
+def smoke_opensearch(secure: bool = False) -> None:
     osp = _import("opensearchpy")
-    client = osp.OpenSearch(hosts=[OPENSEARCH], use_ssl=False, timeout=30)
+    if secure:
+        client = osp.OpenSearch(
+            hosts=[OPENSEARCH_SECURE],
+            http_auth=(SECURE_USER, SECURE_PASSWORD),
+            ca_certs=CA_FILE,
+            verify_certs=True,
+            timeout=30,
+        )
+    else:
+        client = osp.OpenSearch(hosts=[OPENSEARCH], use_ssl=False, timeout=30)
     index = f"foreshock-smoke-{uuid.uuid4().hex[:8]}"
     try:
         client.index(
@@ -264,6 +383,7 @@ SMOKE: dict[str, Callable[[], None]] = {
     "kafka": smoke_kafka,
     "neo4j": smoke_neo4j,
     "opensearch": smoke_opensearch,
+    "opensearch-secure": lambda: smoke_opensearch(secure=True),
 }
 
 

@@ -5,14 +5,24 @@
 #   services.sh up     [SERVICE...]   fetch (first run only), start, wait until a client call works
 #   services.sh down   [SERVICE...]   stop exactly the processes this script started (pid files)
 #   services.sh status [SERVICE...]   running? answering? (exit 0 only if all are up and ready)
-#   services.sh restart|fetch|smoke|env|logs|clean [SERVICE...]
+#   services.sh env    [--secure]     FORESHOCK_* settings for the plain (or the secure) servers
+#   services.sh restart|fetch|smoke|logs|clean [SERVICE...]
 #
-# SERVICE is kafka, neo4j or opensearch (default: all three). See README.md beside this file.
+# SERVICE is kafka, neo4j, opensearch or opensearch-secure (default: all four;
+# FORESHOCK_SERVICES_SECURE=0: the first three, plain only). The secure side, with a throwaway
+# CA made at start-up: Kafka's SASL_SSL listener, a second Neo4j DBMS (auth + TLS) in the
+# neo4j process, and opensearch-secure (security plugin: auth + TLS). See README.md here.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-ALL_SERVICES=(kafka neo4j opensearch)
+KNOWN_SERVICES=(kafka neo4j opensearch opensearch-secure)
+SECURE="${FORESHOCK_SERVICES_SECURE:-1}" # 0: no secure servers unless named, no SASL_SSL listener
+if [[ "$SECURE" == 1 ]]; then
+    ALL_SERVICES=("${KNOWN_SERVICES[@]}")
+else
+    ALL_SERVICES=(kafka neo4j opensearch)
+fi
 
 CACHE="${FORESHOCK_SERVERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/foreshock-servers}"
 M2_REPO="${FORESHOCK_M2_REPO:-$CACHE/m2}"
@@ -27,17 +37,35 @@ MVN="${MVN:-mvn}"
 LOG_TAG=services
 # shellcheck source=../common.sh
 source "$HERE/../common.sh"
+# shellcheck source=tls.sh
+source "$HERE/tls.sh"
+TLS_DIR="$SERVICES_DIR/tls"
+# The one account of the secure servers (loopback test servers only; the OpenSearch one is
+# in opensearch/security/internal_users.yml as a bcrypt hash, so it is not configurable).
+SECURE_USER=foreshock
+SECURE_PASSWORD=foreshock-secret
 
 KAFKA_PORT="${FORESHOCK_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${FORESHOCK_KAFKA_CONTROLLER_PORT:-9093}"
 NEO4J_PORT="${FORESHOCK_NEO4J_PORT:-7687}"
 OPENSEARCH_PORT="${FORESHOCK_OPENSEARCH_PORT:-9200}"
 OPENSEARCH_TRANSPORT_PORT="${FORESHOCK_OPENSEARCH_TRANSPORT_PORT:-9300}"
+KAFKA_SECURE_PORT="${FORESHOCK_KAFKA_SECURE_PORT:-9094}"
+NEO4J_SECURE_PORT="${FORESHOCK_NEO4J_SECURE_PORT:-7688}"
+OPENSEARCH_SECURE_PORT="${FORESHOCK_OPENSEARCH_SECURE_PORT:-9201}"
+OPENSEARCH_SECURE_TRANSPORT_PORT="${FORESHOCK_OPENSEARCH_SECURE_TRANSPORT_PORT:-9301}"
 KAFKA_HEAP="${FORESHOCK_KAFKA_HEAP:-512m}"
 NEO4J_HEAP="${FORESHOCK_NEO4J_HEAP:-768m}"
 OPENSEARCH_HEAP="${FORESHOCK_OPENSEARCH_HEAP:-512m}"
 export FORESHOCK_KAFKA_PORT="$KAFKA_PORT" FORESHOCK_NEO4J_PORT="$NEO4J_PORT" \
-    FORESHOCK_OPENSEARCH_PORT="$OPENSEARCH_PORT"
+    FORESHOCK_OPENSEARCH_PORT="$OPENSEARCH_PORT" FORESHOCK_OPENSEARCH_SECURE_PORT="$OPENSEARCH_SECURE_PORT" FORESHOCK_SERVICES_TLS_DIR="$TLS_DIR" \
+    FORESHOCK_SERVICES_SECURE_USER="$SECURE_USER" FORESHOCK_SERVICES_SECURE_PASSWORD="$SECURE_PASSWORD"
+# probe.py checks Kafka's SASL_SSL listener and Neo4j's TLS DBMS only when they are there
+if [[ "$SECURE" == 1 ]]; then
+    export FORESHOCK_KAFKA_SECURE_PORT="$KAFKA_SECURE_PORT" FORESHOCK_NEO4J_SECURE_PORT="$NEO4J_SECURE_PORT"
+else
+    export FORESHOCK_KAFKA_SECURE_PORT="" FORESHOCK_NEO4J_SECURE_PORT=""
+fi
 
 # Python with the client libraries, for readiness checks: the repo's venv unless PYTHON is set.
 PY="$(pick_python "$REPO")"
@@ -78,17 +106,43 @@ running_pid() {
 
 ports_of() {
     case $1 in
-        kafka) echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" ;;
-        neo4j) echo "$NEO4J_PORT" ;;
+        kafka)
+            echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT"
+            if [[ "$SECURE" == 1 ]]; then echo "$KAFKA_SECURE_PORT"; fi
+            ;;
+        neo4j)
+            echo "$NEO4J_PORT"
+            if [[ "$SECURE" == 1 ]]; then echo "$NEO4J_SECURE_PORT"; fi
+            ;;
         opensearch) echo "$OPENSEARCH_PORT $OPENSEARCH_TRANSPORT_PORT" ;;
+        opensearch-secure) echo "$OPENSEARCH_SECURE_PORT $OPENSEARCH_SECURE_TRANSPORT_PORT" ;;
     esac
 }
 
 endpoint_of() {
     case $1 in
-        kafka) echo "127.0.0.1:$KAFKA_PORT" ;;
-        neo4j) echo "bolt://127.0.0.1:$NEO4J_PORT" ;;
+        kafka)
+            printf '127.0.0.1:%s' "$KAFKA_PORT"
+            if [[ "$SECURE" == 1 ]]; then printf ' (SASL_SSL 127.0.0.1:%s)' "$KAFKA_SECURE_PORT"; fi
+            echo
+            ;;
+        neo4j)
+            printf 'bolt://127.0.0.1:%s' "$NEO4J_PORT"
+            if [[ "$SECURE" == 1 ]]; then printf ' (bolt+s://127.0.0.1:%s)' "$NEO4J_SECURE_PORT"; fi
+            echo
+            ;;
         opensearch) echo "http://127.0.0.1:$OPENSEARCH_PORT" ;;
+        opensearch-secure) echo "https://127.0.0.1:$OPENSEARCH_SECURE_PORT" ;;
+    esac
+}
+
+# The cache entries (jar folders) a service runs from, in fetch order.
+caches_of() {
+    case $1 in
+        kafka) echo kafka ;;
+        neo4j) echo neo4j ;;
+        opensearch) echo opensearch ;;
+        opensearch-secure) echo "opensearch opensearch-security" ;;
     esac
 }
 
@@ -120,10 +174,12 @@ launcher_of() {
 }
 
 stamp_of() {
-    local svc=$1 launcher
+    local svc=$1 launcher extra=""
     launcher="$(launcher_of "$svc")"
-    # shellcheck disable=SC2086 # launcher may be empty
-    cat "$HERE/$svc/pom.xml" $launcher | cksum | awk '{print $1 "-" $2}'
+    # the plugin's jars are chosen against the core node's: a change of either re-fetches it
+    if [[ "$svc" == opensearch-security ]]; then extra="$HERE/opensearch/pom.xml"; fi
+    # shellcheck disable=SC2086 # launcher and extra may be empty
+    cat "$HERE/$svc/pom.xml" $launcher $extra | cksum | awk '{print $1 "-" $2}'
 }
 
 fetched() {
@@ -176,6 +232,11 @@ fetch_locked() {
         rm -rf "$tmp"
         die "$svc: Maven could not fetch the jars; full log: $flog"
     fi
+    if [[ "$svc" == opensearch-security ]] && ! unpack_plugin "$tmp/lib" >>"$flog" 2>&1; then
+        tail -n 30 "$flog" >&2
+        rm -rf "$tmp"
+        die "$svc: unpacking the plugin zip failed; full log: $flog"
+    fi
     dedupe_lib "$tmp/lib"
     launcher="$(launcher_of "$svc")"
     if [[ -n "$launcher" && -x "$JAVAC" ]]; then
@@ -193,13 +254,47 @@ fetch_locked() {
     log "$svc: fetched in $(since "$t0")s ($(du -sh "$dir/lib" | cut -f1) of jars)"
 }
 
+# The security plugin's zip (in lib/) -> its jars in lib/, except those of artifacts the core
+# node already has (netty, transport-netty4, http clients, ...: the core's versions are used).
+# With Python's zipfile: no unzip needed.
+unpack_plugin() {
+    local lib=$1
+    "$PY" - "$lib" "$CACHE/opensearch/lib" <<'PYEOF'
+import pathlib, re, sys, zipfile
+lib, core = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+def artifact(name):
+    return re.sub(r"-\d[^/]*\.jar$", "", name)
+have = {artifact(p.name) for p in core.glob("*.jar")}
+if not have:
+    sys.exit(f"no core jars in {core}: fetch opensearch first")
+zips = list(lib.glob("*.zip"))
+if len(zips) != 1:
+    sys.exit(f"expected one plugin zip in {lib}, found {zips}")
+kept = skipped = 0
+with zipfile.ZipFile(zips[0]) as z:
+    for name in z.namelist():
+        if "/" in name or not name.endswith(".jar"):
+            continue
+        if artifact(name) in have:
+            skipped += 1
+            continue
+        (lib / name).write_bytes(z.read(name))
+        kept += 1
+zips[0].unlink()
+print(f"unpacked {kept} jars of {zips[0].name} ({skipped} left to the core node)")
+PYEOF
+}
+
 # Command to run a launcher: the class compiled into the cache, or (no javac) the source file.
+# Jar folders of further cache entries (e.g. opensearch-security) follow the launcher's own.
 launcher_cmd() {
-    local svc=$1 main=$2 dir="$CACHE/$1"
+    local svc=$1 main=$2 dir="$CACHE/$1" cp extra
+    cp="$dir/lib/*"
+    for extra in "${@:3}"; do cp+=":$CACHE/$extra/lib/*"; done
     if [[ -f "$dir/classes/$main.class" ]]; then
-        printf '%s\n' -cp "$dir/classes:$dir/lib/*" "$main"
+        printf '%s\n' -cp "$dir/classes:$cp" "$main"
     else
-        printf '%s\n' -cp "$dir/lib/*" "$(launcher_of "$svc")"
+        printf '%s\n' -cp "$cp" "$(launcher_of "$svc")"
     fi
 }
 
@@ -221,17 +316,29 @@ rotate_log() {
 }
 
 kafka_cmd() {
-    local state="$STATE_DIR/kafka" lib="$CACHE/kafka/lib"
+    local state="$STATE_DIR/kafka" lib="$CACHE/kafka/lib" listeners advertised protocols
+    local scram=()
+    listeners="PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT"
+    advertised="PLAINTEXT://127.0.0.1:$KAFKA_PORT"
+    protocols="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    if [[ "$SECURE" == 1 ]]; then
+        listeners+=",SASL_SSL://127.0.0.1:$KAFKA_SECURE_PORT"
+        advertised+=",SASL_SSL://127.0.0.1:$KAFKA_SECURE_PORT"
+        protocols+=",SASL_SSL:SASL_SSL"
+        # SCRAM users live in the cluster metadata: written when the storage is formatted
+        scram=(--add-scram "SCRAM-SHA-256=[name=$SECURE_USER,password=$SECURE_PASSWORD]"
+            --add-scram "SCRAM-SHA-512=[name=$SECURE_USER,password=$SECURE_PASSWORD]")
+    fi
     cat >"$state/server.properties" <<EOF
 # Written by infra/local/services.sh: single combined KRaft node on loopback.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=$protocols
 log.dirs=$state/data
 num.partitions=1
 auto.create.topics.enable=true
@@ -245,6 +352,18 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.cleaner.dedupe.buffer.size=2097152
 EOF
+    if [[ "$SECURE" == 1 ]]; then
+        # Clients only: TLS with the throwaway CA's certificate (a PEM keystore), then SASL
+        # PLAIN or SCRAM as $SECURE_USER. No authorizer: an authenticated user may do anything.
+        cat >>"$state/server.properties" <<EOF
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$TLS_DIR/kafka-keystore.pem
+listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SECURE_USER="$SECURE_PASSWORD";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+EOF
+    fi
     local jvm=()
     mapfile -t jvm < <(jvm_common kafka)
     jvm+=(-Xms256m "-Xmx$KAFKA_HEAP" -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
@@ -254,14 +373,14 @@ EOF
         # A cluster id is 16 random bytes, base64url without padding (22 characters).
         id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
         "$JAVA" "${jvm[@]}" -cp "$lib/*" kafka.tools.StorageTool format --standalone \
-            -t "$id" -c "$state/server.properties" >>"$(log_file kafka)" 2>&1 ||
+            -t "$id" -c "$state/server.properties" "${scram[@]}" >>"$(log_file kafka)" 2>&1 ||
             die "kafka: formatting the storage failed; see $(log_file kafka)"
     fi
     printf '%s\n' "$JAVA" "${jvm[@]}" -cp "$lib/*" kafka.Kafka "$state/server.properties"
 }
 
 neo4j_cmd() {
-    local jvm=()
+    local jvm=() env=()
     mapfile -t jvm < <(jvm_common neo4j)
     jvm+=(-Xms256m "-Xmx$NEO4J_HEAP"
         --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
@@ -269,15 +388,27 @@ neo4j_cmd() {
         -Dio.netty.tryReflectionSetAccessible=true -Djdk.nio.maxCachedBufferSize=1024
         -XX:-OmitStackTraceInFastThrow)
     mkdir -p "$LOG_DIR/neo4j"
-    printf '%s\n' "$JAVA" "${jvm[@]}"
+    if [[ "$SECURE" == 1 ]]; then
+        # the secure DBMS (auth: neo4j / $SECURE_PASSWORD, TLS required on Bolt) runs in the
+        # same JVM; its certificate in a folder of its own (the launcher adds trusted/, revoked/)
+        mkdir -p "$LOG_DIR/neo4j-secure" "$STATE_DIR/neo4j/tls"
+        cp "$TLS_DIR/server.key" "$TLS_DIR/server-chain.pem" "$STATE_DIR/neo4j/tls/"
+        env=(env "FORESHOCK_NEO4J_INITIAL_PASSWORD=$SECURE_PASSWORD")
+    fi
+    printf '%s\n' "${env[@]}" "$JAVA" "${jvm[@]}"
     launcher_cmd neo4j Neo4jLauncher
     printf '%s\n' "$STATE_DIR/neo4j/home" 127.0.0.1 "$NEO4J_PORT" "$LOG_DIR/neo4j"
+    if [[ "$SECURE" == 1 ]]; then
+        printf '%s\n' -- "$STATE_DIR/neo4j/secure-home" 127.0.0.1 "$NEO4J_SECURE_PORT" \
+            "$LOG_DIR/neo4j-secure" "$STATE_DIR/neo4j/tls"
+    fi
 }
 
 opensearch_cmd() {
-    local state="$STATE_DIR/opensearch" jvm=()
-    mkdir -p "$state/data" "$LOG_DIR/opensearch"
-    mapfile -t jvm < <(jvm_common opensearch)
+    local svc=${1:-opensearch} state jvm=()
+    state="$STATE_DIR/$svc"
+    mkdir -p "$state/data" "$LOG_DIR/$svc"
+    mapfile -t jvm < <(jvm_common "$svc")
     # The flags of the distribution's config/jvm.options that matter outside its launcher.
     jvm+=("-Xms$OPENSEARCH_HEAP" "-Xmx$OPENSEARCH_HEAP" -XX:G1ReservePercent=25
         -XX:InitiatingHeapOccupancyPercent=30 -XX:-OmitStackTraceInFastThrow
@@ -285,11 +416,42 @@ opensearch_cmd() {
         -Dlog4j2.configurationFile="$HERE/opensearch/log4j2.properties"
         -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true
         -Dio.netty.recycler.maxCapacityPerThread=0 "-Djava.locale.providers=SPI,COMPAT")
+    if [[ "$svc" == opensearch ]]; then
+        printf '%s\n' "$JAVA" "${jvm[@]}"
+        launcher_cmd opensearch OpenSearchLauncher
+        printf '%s\n' "path.home=$state" "path.data=$state/data" "path.logs=$LOG_DIR/$svc" \
+            "http.port=$OPENSEARCH_PORT" "transport.port=$OPENSEARCH_TRANSPORT_PORT"
+        return
+    fi
+    # The secure node: the security plugin from the classpath, its configuration (security/*.yml,
+    # loaded into the security index at start-up) and the certificates in its config folder,
+    # which the plugin wants private (0700 / 0600).
+    local config="$state/config"
+    mkdir -p "$config/opensearch-security"
+    cp "$HERE"/opensearch/security/*.yml "$config/opensearch-security/"
+    cp "$TLS_DIR/ca.pem" "$TLS_DIR/server-chain.pem" "$TLS_DIR/server.key" "$config/"
+    chmod 0700 "$config" "$config/opensearch-security"
+    chmod 0600 "$config"/*.pem "$config/server.key" "$config"/opensearch-security/*.yml
+    jvm+=(-Dforeshock.opensearch.plugins=org.opensearch.security.OpenSearchSecurityPlugin)
     printf '%s\n' "$JAVA" "${jvm[@]}"
-    launcher_cmd opensearch OpenSearchLauncher
-    printf '%s\n' "path.home=$state" "path.data=$state/data" "path.logs=$LOG_DIR/opensearch" \
-        "http.port=$OPENSEARCH_PORT" "transport.port=$OPENSEARCH_TRANSPORT_PORT"
+    launcher_cmd opensearch OpenSearchLauncher opensearch-security
+    printf '%s\n' "path.home=$state" "path.data=$state/data" "path.logs=$LOG_DIR/$svc" \
+        "cluster.name=foreshock-local-secure" "node.name=foreshock-local-secure" \
+        "http.port=$OPENSEARCH_SECURE_PORT" "transport.port=$OPENSEARCH_SECURE_TRANSPORT_PORT" \
+        plugins.security.ssl.http.enabled=true \
+        plugins.security.ssl.http.pemcert_filepath=server-chain.pem \
+        plugins.security.ssl.http.pemkey_filepath=server.key \
+        plugins.security.ssl.http.pemtrustedcas_filepath=ca.pem \
+        plugins.security.ssl.transport.pemcert_filepath=server-chain.pem \
+        plugins.security.ssl.transport.pemkey_filepath=server.key \
+        plugins.security.ssl.transport.pemtrustedcas_filepath=ca.pem \
+        plugins.security.ssl.transport.enforce_hostname_verification=false \
+        "plugins.security.nodes_dn=$TLS_SERVER_DN_RFC2253" \
+        plugins.security.allow_default_init_securityindex=true \
+        plugins.security.audit.type=noop
 }
+
+opensearch_secure_cmd() { opensearch_cmd opensearch-secure; }
 
 # Launch server $1 in the background; prints its pid. Does not wait for readiness.
 launch() {
@@ -302,7 +464,10 @@ launch() {
     done
     fresh_state "$svc"
     rotate_log "$svc"
-    mapfile -t cmd < <("${svc}_cmd")
+    if [[ "$svc" == *-secure || ("$svc" != opensearch && "$SECURE" == 1) ]]; then
+        tls_ensure "$TLS_DIR"
+    fi
+    mapfile -t cmd < <("${svc//-/_}_cmd")
     [[ ${#cmd[@]} -gt 0 ]] || die "$svc: could not build the command line"
     {
         printf '# %s: started by infra/local/services.sh at %s\n# ' "$svc" "$(date -Is)"
@@ -314,7 +479,17 @@ launch() {
     nohup "${cmd[@]}" >>"$(log_file "$svc")" 2>&1 </dev/null 9>&- &
     pid=$!
     echo "$pid" >"$(pid_file "$svc")"
+    echo "$SECURE" >"$RUN_DIR/$svc.secure"
     echo "$pid"
+}
+
+# Kafka and Neo4j carry the secure side in their own process: one started with another
+# FORESHOCK_SERVICES_SECURE (or by an older script, which had none) must be restarted.
+secure_side_differs() {
+    local svc=$1 was
+    [[ "$svc" == kafka || "$svc" == neo4j ]] || return 1
+    was="$(cat "$RUN_DIR/$svc.secure" 2>/dev/null || echo 0)"
+    [[ "$was" != "$SECURE" ]]
 }
 
 # Wait until $1 (pid $2) answers a client call; on failure stop it and explain.
@@ -344,15 +519,23 @@ await_ready() {
 }
 
 cmd_up() {
-    local svc pid was t0 parallel="${FORESHOCK_SERVICES_PARALLEL:-0}" failed=0 i
+    local svc c pid was t0 parallel="${FORESHOCK_SERVICES_PARALLEL:-0}" failed=0 i
     local started=() pids=() t0s=() wass=()
     check_java
     check_python
     mkdir -p "$LOG_DIR" "$RUN_DIR" "$STATE_DIR"
-    for svc in "$@"; do fetch_one "$svc"; done
+    for svc in "$@"; do
+        for c in $(caches_of "$svc"); do fetch_one "$c"; done
+    done
     for svc in "$@"; do
         t0="$(now)"
         pid="$(running_pid "$svc")"
+        if [[ -n "$pid" ]] && secure_side_differs "$svc"; then
+            log "$svc: running with FORESHOCK_SERVICES_SECURE=$(cat "$RUN_DIR/$svc.secure" 2>/dev/null ||
+                echo 0) (or started by an older services.sh): restarting it with $SECURE"
+            stop_one "$svc"
+            pid=""
+        fi
         if [[ -n "$pid" ]]; then
             was=1 # already ours and running (maybe still starting): just make sure it answers
         else
@@ -409,7 +592,7 @@ cmd_status() {
     for svc in "$@"; do
         pid="$(running_pid "$svc")"
         if [[ -z "$pid" ]]; then
-            printf '%-11s down\n' "$svc"
+            printf '%-17s down\n' "$svc"
             rc=3
             continue
         fi
@@ -420,35 +603,72 @@ cmd_status() {
             state="running, NOT answering"
             rc=3
         fi
-        printf '%-11s %s  pid %s  rss %s  %s  log %s\n' "$svc" "$state" "$pid" "$rss" \
+        printf '%-17s %s  pid %s  rss %s  %s  log %s\n' "$svc" "$state" "$pid" "$rss" \
             "$(endpoint_of "$svc")" "$(log_file "$svc")"
-        [[ "$state" == up ]] || printf '            %s\n' "$out"
+        [[ "$state" == up ]] || printf '                  %s\n' "$out"
     done
     return $rc
 }
 
 cmd_env() {
-    cat <<EOF
+    if [[ "${1:-}" != --secure ]]; then
+        cat <<EOF
 export FORESHOCK_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT
 export FORESHOCK_NEO4J_URI=bolt://127.0.0.1:$NEO4J_PORT
 export FORESHOCK_OPENSEARCH_URL=http://127.0.0.1:$OPENSEARCH_PORT
 export FORESHOCK_SERVICES_LOGS=$LOG_DIR
 EOF
+        return
+    fi
+    # The secure servers: Kafka's SASL_SSL listener, Neo4j's TLS DBMS, opensearch-secure.
+    cat <<EOF
+export FORESHOCK_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_SECURE_PORT
+export FORESHOCK_KAFKA_SECURITY_PROTOCOL=SASL_SSL
+export FORESHOCK_KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+export FORESHOCK_KAFKA_SASL_USERNAME=$SECURE_USER
+export FORESHOCK_KAFKA_SASL_PASSWORD=$SECURE_PASSWORD
+export FORESHOCK_KAFKA_SSL_CAFILE=$TLS_DIR/ca.pem
+export FORESHOCK_NEO4J_URI=bolt+s://127.0.0.1:$NEO4J_SECURE_PORT
+export FORESHOCK_NEO4J_USER=neo4j
+export FORESHOCK_NEO4J_PASSWORD=$SECURE_PASSWORD
+export FORESHOCK_NEO4J_CA_FILE=$TLS_DIR/ca.pem
+export FORESHOCK_OPENSEARCH_URL=https://127.0.0.1:$OPENSEARCH_SECURE_PORT
+export FORESHOCK_OPENSEARCH_USER=$SECURE_USER
+export FORESHOCK_OPENSEARCH_PASSWORD=$SECURE_PASSWORD
+export FORESHOCK_OPENSEARCH_CA_FILE=$TLS_DIR/ca.pem
+export FORESHOCK_SERVICES_LOGS=$LOG_DIR
+EOF
 }
 
 usage() {
-    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
 main() {
-    local action="${1:-}" svc
+    local action="${1:-}" svc c
     [[ -n "$action" ]] || usage 2
     shift
+    if [[ "$action" == env ]]; then
+        [[ $# -eq 0 || ($# -eq 1 && "$1" == --secure) ]] || die "usage: services.sh env [--secure]"
+        cmd_env "$@"
+        return
+    fi
     local services=("$@")
-    [[ ${#services[@]} -gt 0 ]] || services=("${ALL_SERVICES[@]}")
+    if [[ ${#services[@]} -eq 0 ]]; then
+        services=("${ALL_SERVICES[@]}")
+        if [[ "$action" == down || "$action" == stop || "$action" == clean ]]; then
+            # also stop secure servers started earlier with FORESHOCK_SERVICES_SECURE=1
+            for svc in "${KNOWN_SERVICES[@]}"; do
+                if [[ " ${services[*]} " != *" $svc "* && -n "$(running_pid "$svc")" ]]; then
+                    services+=("$svc")
+                fi
+            done
+        fi
+    fi
     for svc in "${services[@]}"; do
-        [[ " ${ALL_SERVICES[*]} " == *" $svc "* ]] || die "unknown service '$svc' (kafka, neo4j, opensearch)"
+        [[ " ${KNOWN_SERVICES[*]} " == *" $svc "* ]] ||
+            die "unknown service '$svc' (${KNOWN_SERVICES[*]})"
     done
     case "$action" in
         up | start | down | stop | restart | clean)
@@ -464,14 +684,16 @@ main() {
         status) cmd_status "${services[@]}" ;;
         fetch)
             check_java
-            for svc in "${services[@]}"; do fetch_one "$svc"; done
+            for svc in "${services[@]}"; do
+                for c in $(caches_of "$svc"); do fetch_one "$c"; done
+            done
             ;;
         smoke) "$PY" "$HERE/probe.py" smoke "${services[@]}" ;;
-        env) cmd_env ;;
         logs) for svc in "${services[@]}"; do log_file "$svc"; done ;;
         clean)
             cmd_down "${services[@]}"
             for svc in "${services[@]}"; do rm -rf "${STATE_DIR:?}/$svc"; done
+            if [[ $# -eq 0 ]]; then rm -rf "${TLS_DIR:?}"; fi
             log "removed state of: ${services[*]} (logs kept in $LOG_DIR; cache kept in $CACHE)"
             ;;
         -h | --help | help) usage 0 ;;

@@ -47,7 +47,8 @@ def test_a_second_run_on_the_same_home_is_refused_and_pages_nothing(
             "-c",
             "import sys, time; from pathlib import Path\n"
             "from foreshock.pipelines.runtimes.home import HomeLock\n"
-            "lock = HomeLock(Path(sys.argv[1])).acquire(); print('held', flush=True); time.sleep(60)",
+            "lock = HomeLock(Path(sys.argv[1])).acquire()\n"
+            "print('held', flush=True); time.sleep(60)",
             str(home),
         ],
         stdout=subprocess.PIPE,

@@ -35,9 +35,10 @@ from foreshock.sim.simulator import DEFAULT_TOPOLOGY, load_topology, simulate
 
 PACKS = PackIndex(load_packs())
 
-#: All five edge types, an undeclared edge end, a cycle, a self-loop, a node declared
-#: twice, two edges resolving to the same pair (the last type wins), an isolated node,
-#: and pairs joined by two shortest paths of the same length.
+#: All five edge types, an undeclared edge end, a cycle, a self-loop, two edges resolving
+#: to the same pair (the last type wins), an isolated node, and pairs joined by two
+#: shortest paths of the same length. (A node declared twice is refused by the topology
+#: schema now, before any backend sees it.)
 SMALL = Topology.model_validate(
     {
         "nodes": [
@@ -49,7 +50,6 @@ SMALL = Topology.model_validate(
             {"id": "search", "kind": "opensearch"},
             {"id": "h1", "kind": "host"},
             {"id": "h2", "kind": "host"},
-            {"id": "lonely", "kind": "other"},
             {"id": "lonely", "kind": "redis"},
         ],
         "edges": [

@@ -35,6 +35,8 @@ Examples
 >>> p = m.predict(t[-1] + 86_400.0 * np.array([1.0]))
 >>> bool(p.lower80[0] < 8.0 < p.upper80[0]), p.samples.shape
 (True, (200, 1))
+>>> bool(np.array_equal(m.predict_point(t[-1] + 86_400.0 * np.array([1.0])), p.point))
+True
 """
 
 from __future__ import annotations
@@ -139,6 +141,11 @@ class LinearTrend:
         self.resid_quantiles_ = np.quantile(resid, (0.025, 0.1, 0.9, 0.975)) - med
         self.resid_scale_ = scale
         self.r1_ = r1
+
+    def predict_point(self, t_future: FloatArray) -> FloatArray:
+        """The line at ``t_future`` (:meth:`predict`'s point, without intervals or paths)."""
+        x = (np.asarray(t_future, dtype=np.float64) - self.origin_) / DAY_S
+        return np.asarray(self.level_ + self.slope_ * DAY_S * x, dtype=np.float64)
 
     def predict(self, t_future: FloatArray) -> Prediction:
         """Line, residual-plus-line-error intervals and sample paths at ``t_future``."""

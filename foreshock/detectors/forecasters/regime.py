@@ -60,14 +60,22 @@ def recent_shift(
     """
     n = int(y.size)
     longest = min(max_run if max_run is not None else reference // 3, n - reference)
-    for run in range(longest, min_run - 1, -1):
-        base = y[n - run - reference : n - run]
-        med = float(np.median(base))
-        steps = np.abs(np.diff(base))
-        steps = steps[steps > 0]
+    if longest < min_run:
+        return None
+    # the reference windows of every run length at once, longest run first (one vectorised
+    # median per statistic instead of one per run: the same numbers, ~5x less time)
+    windows = np.lib.stride_tricks.sliding_window_view(
+        y[n - longest - reference : n - min_run], reference
+    )
+    meds = np.median(windows, axis=1)
+    mads = np.median(np.abs(windows - meds[:, None]), axis=1)
+    steps = np.abs(np.diff(windows, axis=1))
+    least = np.where(steps > 0, steps, np.inf).min(axis=1)
+    for i, run in enumerate(range(longest, min_run - 1, -1)):
+        med = float(meds[i])
         scale = max(
-            1.4826 * float(np.median(np.abs(base - med))),
-            float(steps.min()) if steps.size else 0.0,
+            1.4826 * float(mads[i]),
+            float(least[i]) if np.isfinite(least[i]) else 0.0,
             1e-6 * max(abs(med), 1.0),
         )
         z = (y[n - run :] - med) / scale

@@ -10,11 +10,13 @@ Examples
 >>> import numpy as np
 >>> class Mean:
 ...     def fit(self, y): self.m = float(y.mean()); return self
-...     def predict(self, h, level): return {"mean": np.full(h, self.m),
+...     def predict(self, h, level=()): return {"mean": np.full(h, self.m),
 ...         **{f"{s}-{lv}": np.full(h, self.m) for s in ("lo", "hi") for lv in level}}
 >>> f = GridModel(Mean)
 >>> f.fit(3600.0 * np.arange(10), np.arange(10.0))
 >>> f.predict(3600.0 * np.array([10.0, 11.0])).point.tolist()
+[4.5, 4.5]
+>>> f.predict_point(3600.0 * np.array([10.0, 11.0])).tolist()
 [4.5, 4.5]
 """
 
@@ -84,6 +86,19 @@ class GridModel:
         self.grid_ = g
         self.profile_ = profile
         self.model_ = model
+
+    def predict_point(self, t_future: FloatArray) -> FloatArray:
+        """:meth:`predict`'s point alone: the model is not asked for intervals (for
+        statsforecast's ETS they cost ~50x its point forecast; the point is the same)."""
+        g = self.grid_
+        h = g.horizon_for(t_future)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = self.model_.predict(h)
+        season = self.profile_.at(g.values.size + np.arange(h))
+        mean = np.asarray(out["mean"], dtype=np.float64) + season
+        steps = np.arange(1, h + 1, dtype=np.float64)
+        return np.asarray(np.interp(g.steps_ahead(t_future), steps, mean), dtype=np.float64)
 
     def predict(self, t_future: FloatArray) -> Prediction:
         """Model forecast of the remainder plus the profile, read at ``t_future``."""

@@ -99,7 +99,10 @@ RULES: tuple[MaskRule, ...] = (
 )
 
 _PLACEHOLDER = re.compile(r"<[A-Z*]+>")
-_VAR_TOKEN = re.compile(r"^[\W_]*(?:<[A-Z*]+>[\W_]*)+$")
+# A token of placeholders and punctuation only, read left to right, a placeholder wherever
+# one starts, never reconsidered (atomic): linear. (``^[\W_]*(?:<[A-Z*]+>[\W_]*)+$``, the
+# same set, backtracked exponentially: ``<*>`` repeated in one long token never ended.)
+_VAR_TOKEN = re.compile(r"(?>(?:<[A-Z*]++>|[\W_])*)\Z")
 
 
 def collapse_variables(text: str) -> str:
@@ -126,7 +129,9 @@ def collapse_variables(text: str) -> str:
 
 
 def _is_var(tok: str) -> bool:
-    return bool(_VAR_TOKEN.match(tok)) or len(_PLACEHOLDER.findall(tok)) >= 2
+    if _VAR_TOKEN.match(tok):
+        return _PLACEHOLDER.search(tok) is not None
+    return len(_PLACEHOLDER.findall(tok)) >= 2
 
 
 def _collapse_runs(tokens: list[str]) -> list[str]:

@@ -7,6 +7,15 @@ generalises, :mod:`foreshock.detectors.logs.merge` looks for an older template i
 (the two differ only where one of them has a variable) and folds the newer one into
 it: the older id stays the canonical one, so template ids never change meaning.
 
+The cost of a line is bounded whatever the input (a binary file, unique lines of random
+words): each line is first shaped by :func:`~foreshock.detectors.logs.limits.bound_line`
+(binary lines become ``<BIN>``, very long lines and token lists are cut and their rest
+folded into one ``<*>``); a leaf of drain's tree holds at most
+:data:`~foreshock.detectors.logs.limits.MAX_LEAF_TEMPLATES` templates (past that, a line
+that fits none joins the closest one instead of opening another), and the merge step
+looks only at templates that share a constant token with the new one, through an index,
+at most :data:`~foreshock.detectors.logs.limits.MAX_FOLD_CANDIDATES` of them.
+
 The learned state is plain data (:meth:`TemplateMiner.state_dict`), so it can travel in a
 :func:`~foreshock.schemas.state.dump_state` snapshot; nothing is ever unpickled.
 
@@ -34,6 +43,11 @@ from drain3 import TemplateMiner as _Drain3Miner  # type: ignore[import-untyped]
 from drain3.drain import Drain, LogCluster, LogClusterCache, Node  # type: ignore[import-untyped]
 from drain3.template_miner_config import TemplateMinerConfig  # type: ignore[import-untyped]
 
+from foreshock.detectors.logs.limits import (
+    MAX_FOLD_CANDIDATES,
+    MAX_LEAF_TEMPLATES,
+    bound_line,
+)
 from foreshock.detectors.logs.masking import RULES, MaskRule, masking_instructions
 from foreshock.detectors.logs.merge import covers, is_variable
 from foreshock.schemas.errors import SnapshotError
@@ -112,6 +126,8 @@ class TemplateMiner:
         self._miner = self._new_miner()
         self._alias: dict[int, int] = {}  # merged cluster id -> canonical cluster id
         self._count: dict[int, int] = {}  # canonical cluster id -> lines
+        # (token count, position, constant token) -> ids of the templates created with it
+        self._postings: dict[tuple[int, int, str], list[int]] = {}
 
     def _new_miner(self) -> Any:
         cfg = TemplateMinerConfig()
@@ -135,11 +151,12 @@ class TemplateMiner:
     # ----------------------------------------------------------------- public API
     def add(self, content: str) -> TemplateMatch:
         """Mine one line's content: the template it joins (or creates)."""
-        res = self._miner.add_log_message(content)
+        res = self._miner.add_log_message(bound_line(content))
         cid = int(res["cluster_id"])
         created = res["change_type"] == "cluster_created"
         if created:
             self._count[cid] = 0
+            self._index(cid)
         if self.merge and res["change_type"] != "none":
             self._fold(cid)
         canon = self._canonical(cid)
@@ -148,7 +165,7 @@ class TemplateMiner:
 
     def match(self, content: str) -> TemplateMatch | None:
         """The template ``content`` belongs to, without learning; ``None`` if none fits."""
-        cluster = self._miner.match(content, full_search_strategy="fallback")
+        cluster = self._miner.match(bound_line(content), full_search_strategy="fallback")
         if cluster is None:
             return None
         return self._match_of(self._canonical(int(cluster.cluster_id)), is_new=False)
@@ -257,6 +274,9 @@ class TemplateMiner:
         miner.drain.id_to_cluster = table
         miner.drain.clusters_counter = counter
         self._miner, self._alias, self._count = miner, alias, count
+        self._postings = {}
+        for c in sorted(clusters, key=lambda c: int(c.cluster_id)):
+            self._index(int(c.cluster_id))
 
     def __len__(self) -> int:
         return len(self._count)
@@ -286,6 +306,42 @@ class TemplateMiner:
         tokens = self._tokens(canon) or ()
         return TemplateMatch(f"T{canon}", " ".join(tokens), is_new, self._count.get(canon, 0))
 
+    def _index(self, cid: int) -> None:
+        """Add a new template's constant tokens to the index :meth:`_fold` searches.
+
+        A template's tokens only ever turn into ``<*>`` after it is created (drain
+        generalises, :meth:`_fold` merges), never into another constant, so entries are
+        added once; an entry whose position has since become a variable is harmless (the
+        candidate is then checked and rejected).
+        """
+        tokens = self._tokens(cid) or ()
+        n = len(tokens)
+        for pos, tok in enumerate(tokens):
+            if not is_variable(tok):
+                self._postings.setdefault((n, pos, tok), []).append(cid)
+
+    def _fold_candidates(self, cid: int, tokens: tuple[str, ...]) -> list[int]:
+        """Templates that may cover ``tokens`` or be covered by it, oldest first.
+
+        :func:`.merge.covers` needs a constant token shared at the same position, so
+        only templates indexed under one of ``tokens``' constants qualify; at most
+        :data:`~.limits.MAX_FOLD_CANDIDATES`, taken from the rarest tokens first.
+        """
+        n = len(tokens)
+        lists = [
+            self._postings.get((n, pos, tok), ())
+            for pos, tok in enumerate(tokens)
+            if not is_variable(tok)
+        ]
+        found: set[int] = set()
+        for ids in sorted(lists, key=len):
+            for other in ids:
+                if other != cid:
+                    found.add(other)
+                    if len(found) >= MAX_FOLD_CANDIDATES:
+                        return sorted(found)
+        return sorted(found)
+
     def _fold(self, cid: int) -> None:
         """Fold ``cid``'s canonical template and any template it covers into the oldest."""
         canon = self._canonical(cid)
@@ -293,7 +349,7 @@ class TemplateMiner:
         if tokens is None:
             return
         drain = self._miner.drain
-        for other in drain.get_clusters_ids_for_seq_len(len(tokens)):
+        for other in self._fold_candidates(cid, tokens):
             o = self._canonical(other)
             if o == canon:
                 continue
@@ -335,10 +391,33 @@ class _PlaceholderDrain(Drain):  # type: ignore[misc]
         for t1, t2 in zip(seq1, seq2, strict=True):
             if t1 == _PARAM:
                 params += 1
-            elif t1 == t2 or (is_variable(t1) and is_variable(t2)):
+            elif t1 == t2 or (t1[:1] == "<" and is_variable(t1) and is_variable(t2)):
                 sim += 1
         sim += params  # a template's variable position accepts any token
         return sim / len(seq1), params
+
+    def fast_match(
+        self, cluster_ids: Sequence[int], tokens: Sequence[str], sim_th: float, include_params: bool
+    ) -> Any:
+        """drain3's best match in a leaf (highest similarity, ties to the template with
+        more wildcards; ``None`` below ``sim_th``), except that while learning (drain's
+        ``add_log_message`` searches with ``include_params`` false, ``match`` with it
+        true) a leaf of :data:`~.limits.MAX_LEAF_TEMPLATES` templates or more takes no
+        new one: the line joins the closest template whatever its similarity. That bounds
+        what a line costs when lines never repeat (random words, binary noise), where
+        each would otherwise open a template the next lines must all be compared with.
+        """
+        best, best_sim, best_params = None, -1.0, -1
+        for cid in cluster_ids:
+            cluster = self.id_to_cluster.get(cid)  # .get: no touch of the LRU order
+            if cluster is None:
+                continue
+            sim, params = self.get_seq_distance(cluster.log_template_tokens, tokens, include_params)
+            if sim > best_sim or (sim == best_sim and params > best_params):
+                best, best_sim, best_params = cluster, sim, params
+        if best_sim >= sim_th or (not include_params and len(cluster_ids) >= MAX_LEAF_TEMPLATES):
+            return best
+        return None
 
 
 # --------------------------------------------------------------------- state as data

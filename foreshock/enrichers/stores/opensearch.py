@@ -178,11 +178,18 @@ class OpenSearchReportStore(OpenSearchDocuments):
         refresh: Refresh = "true",
         highlight: tuple[str, str] = ("**", "**"),
         chunk_size: int = 500,
+        ca_file: str = "",
+        verify_certs: bool = True,
     ) -> OpenSearchReportStore:
         """Connect to ``url`` (basic auth if ``user`` is set); the store closes its client.
 
-        Raises :class:`~.base.StoreError` (with a hint to start it) when OpenSearch does
-        not answer; the client is closed then.
+        For an ``https://`` URL the server's certificate is verified against ``ca_file``
+        (else the system's CAs) unless ``verify_certs`` is false (see
+        :func:`~.opensearch_client.connect`).
+
+        Raises :class:`~.base.StoreError` (one line) when OpenSearch does not answer (with
+        a hint to start it), shows a certificate that is not trusted, or rejects the
+        credentials; the client is closed then.
 
         Examples
         --------
@@ -193,7 +200,9 @@ class OpenSearchReportStore(OpenSearchDocuments):
         >>> store.close()  # doctest: +SKIP
         """
         return cls(
-            connect(url, user, password, timeout=timeout),
+            connect(
+                url, user, password, timeout=timeout, ca_file=ca_file, verify_certs=verify_certs
+            ),
             prefix=prefix,
             refresh=refresh,
             highlight=highlight,

@@ -1,6 +1,7 @@
 """Talking to OpenSearch: the client, one-line errors, and idempotent document writes.
 
-:func:`connect` builds a client from a URL and optional basic-auth credentials.
+:func:`connect` builds a client from a URL, optional basic-auth credentials and, for an
+``https://`` URL, the CA that signed the server's certificate (verified unless told not to).
 :class:`OpenSearchDocuments` holds a client and foreshock's indices of one prefix (created
 from the templates of :mod:`.opensearch_templates`), and does what every kind of record
 needs: single writes that read, decide and write with optimistic concurrency
@@ -28,19 +29,37 @@ True
 >>> message.endswith(HINT)
 True
 >>> client.close()
+
+Credentials in a URL never reach a message:
+
+>>> try:
+...     with opensearch_errors("https://admin:pw@127.0.0.1:9", "read"):
+...         connect("https://admin:pw@127.0.0.1:9", timeout=1.0).info()
+... except StoreError as exc:
+...     print(str(exc).split(" (read)")[0])
+OpenSearch not reachable at https://admin:****@127.0.0.1:9
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Final, Literal, cast
 
 from opensearchpy import OpenSearch, helpers
-from opensearchpy.exceptions import ConflictError, NotFoundError, TransportError
+from opensearchpy.exceptions import (
+    AuthenticationException,
+    AuthorizationException,
+    ConflictError,
+    NotFoundError,
+    TransportError,
+)
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
+from opensearchpy.exceptions import SSLError as OpenSearchSSLError
 
 from foreshock.enrichers.stores.base import StoreError
 from foreshock.enrichers.stores.opensearch_templates import (
@@ -51,6 +70,7 @@ from foreshock.enrichers.stores.opensearch_templates import (
     index_name,
 )
 from foreshock.schemas.closing import Closing
+from foreshock.schemas.urls import mask_url, mask_urls_in
 
 __all__ = [
     "HINT",
@@ -64,12 +84,49 @@ __all__ = [
 Refresh = Literal["wait_for", "true", "false"]
 
 HINT: Final = "is OpenSearch running? make services-up"
+_CA_HINT: Final = (
+    "set opensearch_ca_file (FORESHOCK_OPENSEARCH_CA_FILE) to the CA certificate (PEM) that "
+    "signed it"
+)
+_CREDENTIALS_HINT: Final = (
+    "check opensearch_user / opensearch_password (FORESHOCK_OPENSEARCH_USER, "
+    "FORESHOCK_OPENSEARCH_PASSWORD)"
+)
 _CONFLICT_RETRIES: Final = 10
 
 
 # an empty password means no authentication (bandit B107)
-def connect(url: str, user: str = "", password: str = "", *, timeout: float = 10.0) -> OpenSearch:  # nosec B107
+def connect(  # nosec B107
+    url: str,
+    user: str = "",
+    password: str = "",
+    *,
+    timeout: float = 10.0,
+    ca_file: str = "",
+    verify_certs: bool = True,
+) -> OpenSearch:
     """An OpenSearch client for ``url``, with basic auth if ``user`` is set.
+
+    Parameters
+    ----------
+    url
+        ``http://host:port`` or ``https://host:port`` (credentials in it work too, and are
+        masked in every message).
+    user, password
+        HTTP basic auth; none if ``user`` is empty.
+    timeout
+        Seconds one request may take.
+    ca_file
+        For ``https://``: the CA certificate (PEM) the server's certificate is verified
+        against; empty: the system's CAs (certifi's bundle).
+    verify_certs
+        For ``https://``: verify the server's certificate and host name (the default;
+        ``False`` is for a throwaway test server only, and the client warns).
+
+    Raises
+    ------
+    StoreError
+        ``ca_file`` does not exist.
 
     Examples
     --------
@@ -77,13 +134,28 @@ def connect(url: str, user: str = "", password: str = "", *, timeout: float = 10
     >>> client.transport.hosts[0]["port"]
     9200
     >>> client.close()
+    >>> client = connect("https://127.0.0.1:9201", "admin", "secret")
+    >>> conn = client.transport.get_connection()
+    >>> conn.use_ssl, conn.pool.cert_reqs
+    (True, 'CERT_REQUIRED')
+    >>> client.close()
     """
+    tls: dict[str, Any] = {}
+    if url.strip().lower().startswith("https://"):
+        tls["verify_certs"] = verify_certs
+        if verify_certs and ca_file:
+            if not Path(ca_file).is_file():
+                raise StoreError(
+                    f"opensearch_ca_file {ca_file}: no such file (FORESHOCK_OPENSEARCH_CA_FILE)"
+                )
+            tls["ca_certs"] = ca_file
     return OpenSearch(
         hosts=[url],
         http_auth=(user, password) if user else None,
         timeout=timeout,
         max_retries=1,
         retry_on_timeout=False,
+        **tls,
     )
 
 
@@ -103,25 +175,86 @@ def client_url(client: OpenSearch) -> str:
 
 @contextmanager
 def opensearch_errors(url: str, action: str) -> Iterator[None]:
-    """Turn client errors into :class:`StoreError`, with a hint when unreachable.
+    """Turn client errors into one-line :class:`StoreError` s: not reachable (with a hint),
+    certificate not trusted, credentials rejected, not allowed; ``url`` is masked.
 
     Examples
     --------
-    >>> from opensearchpy.exceptions import TransportError
+    >>> from opensearchpy.exceptions import AuthenticationException, TransportError
     >>> try:
     ...     with opensearch_errors("http://os:9200", "search reports"):
     ...         raise TransportError(500, "boom")
     ... except StoreError as exc:
     ...     print(exc)
     OpenSearch at http://os:9200 failed to search reports: TransportError(500, 'boom')
+    >>> try:
+    ...     with opensearch_errors("https://admin:pw@os:9200", "read"):
+    ...         raise AuthenticationException(401, "Unauthorized")
+    ... except StoreError as exc:
+    ...     print(str(exc).replace(": ", ":\\n"))  # doctest: +ELLIPSIS
+    OpenSearch at https://admin:****@os:9200 rejected the credentials (read:
+    401 Unauthorized):
+    check opensearch_user / opensearch_password (FORESHOCK_OPENSEARCH_USER, ...
     """
+    shown = mask_url(url)
     try:
         yield
+    except OpenSearchSSLError as exc:
+        reason = _tls_reason(exc)
+        if "certificate verify failed" in reason:
+            raise StoreError(
+                f"OpenSearch at {shown} ({action}): its TLS certificate is not trusted "
+                f"({reason}): {_CA_HINT}"
+            ) from exc
+        raise StoreError(f"OpenSearch at {shown} ({action}): TLS failed ({reason})") from exc
     except OpenSearchConnectionError as exc:
-        reason = exc.args[1] if len(exc.args) > 1 else exc
-        raise StoreError(f"OpenSearch not reachable at {url} ({action}): {reason}; {HINT}") from exc
+        reason = mask_urls_in(str(exc.args[1] if len(exc.args) > 1 else exc))
+        hint = HINT
+        if shown.lower().startswith("http://") and "Connection aborted" in reason:
+            hint += "; if it serves HTTPS, use an https:// URL (opensearch_url)"
+        raise StoreError(
+            f"OpenSearch not reachable at {shown} ({action}): {reason}; {hint}"
+        ) from exc
+    except AuthenticationException as exc:
+        raise StoreError(
+            f"OpenSearch at {shown} rejected the credentials ({action}: 401 Unauthorized): "
+            f"{_CREDENTIALS_HINT}"
+        ) from exc
+    except AuthorizationException as exc:
+        raise StoreError(
+            f"OpenSearch at {shown}: the user may not {action} (403 Forbidden: "
+            f"{_error_reason(exc)})"
+        ) from exc
     except TransportError as exc:
-        raise StoreError(f"OpenSearch at {url} failed to {action}: {exc}") from exc
+        raise StoreError(f"OpenSearch at {shown} failed to {action}: {exc}") from exc
+
+
+_VERIFY = re.compile(r"certificate verify failed: ([^()'\"\]]*)")
+
+
+def _tls_reason(exc: OpenSearchSSLError) -> str:
+    """The TLS failure in a few words (``certificate verify failed: self-signed ...``).
+
+    Examples
+    --------
+    >>> _tls_reason(OpenSearchSSLError("N/A", "[SSL: CERTIFICATE_VERIFY_FAILED] certificate "
+    ...     "verify failed: self-signed certificate in certificate chain (_ssl.c:1006)", None))
+    'certificate verify failed: self-signed certificate in certificate chain'
+    """
+    text = str(exc.args[1] if len(exc.args) > 1 else exc)
+    found = _VERIFY.search(text)
+    if found:
+        return f"certificate verify failed: {found.group(1).strip()}"
+    return mask_urls_in(text.splitlines()[0] if text else type(exc).__name__)
+
+
+def _error_reason(exc: TransportError) -> str:
+    """The server's reason of an error response, else its error text."""
+    info = exc.info if isinstance(exc.info, dict) else {}
+    error = info.get("error")
+    if isinstance(error, dict) and error.get("reason"):
+        return str(error["reason"])
+    return str(exc.error)
 
 
 class OpenSearchDocuments(Closing):

@@ -34,6 +34,7 @@ __all__ = [
     "anomaly_id",
     "forecast_id",
     "search_query",
+    "search_words",
 ]
 
 #: Searched fields, in the SQLite store's column order, with the same weights.
@@ -47,8 +48,9 @@ FIELDS: Final[tuple[tuple[str, float], ...]] = (
     ("checks", 0.5),
     ("remediations", 0.5),
 )
-#: Words (phrases) of one query beyond which the rest are ignored; keeps hostile input far
-#: below OpenSearch's limit of 1024 clauses per query (each word queries 8 fields).
+#: Distinct words (phrases) of one query beyond which the rest are ignored, in both stores;
+#: keeps hostile input far below OpenSearch's limit of 1024 clauses per query (each word
+#: queries 8 fields) and an FTS5 query cheap (its cost grows with the square of its terms).
 MAX_WORDS: Final = 64
 #: Largest page OpenSearch returns (``index.max_result_window``).
 MAX_RESULTS: Final = 10_000
@@ -56,6 +58,45 @@ MAX_RESULTS: Final = 10_000
 PREFIX_EXPANSIONS: Final = 200
 #: A token: a run of letters and digits, as the SQLite store's tokenizer sees it.
 TOKEN: Final = re.compile(r"[^\W_]+")
+
+
+def search_words(
+    text: str, *, any_word: bool = False, prefix: bool = True
+) -> tuple[list[tuple[str, ...]], bool, int]:
+    """The words a search of free user text looks for, shared by both stores.
+
+    Each whitespace-separated word becomes the tuple of its lowercased letter/digit runs
+    (with ``any_word``, each run is a word of its own). Returns the distinct words in the
+    order first seen, at most :data:`MAX_WORDS` of them; whether the last one is a prefix
+    (``prefix`` is set, the text does not end in whitespace, the run has two characters or
+    more, and it is the last word of the text: a repeat of an earlier word is a word of its
+    own only as that prefix); and how many distinct words were left out.
+
+    Examples
+    --------
+    >>> search_words("Redis redis-cache REDIS ")
+    ([('redis',), ('redis', 'cache')], False, 0)
+    >>> search_words("redis cache redis")
+    ([('redis',), ('cache',), ('redis',)], True, 0)
+    >>> search_words("redis cache redis cache")
+    ([('redis',), ('cache',), ('cache',)], True, 0)
+    >>> words, last_is_prefix, left_out = search_words(" ".join(f"w{i}" for i in range(70)))
+    >>> len(words), words[-1], last_is_prefix, left_out
+    (64, ('w63',), False, 6)
+    >>> search_words("oom kill" + " kill" * 2000 + " ")
+    ([('oom',), ('kill',)], False, 0)
+    """
+    words = [tuple(runs) for runs in (TOKEN.findall(w.lower()) for w in text.split()) if runs]
+    if any_word:
+        words = [(run,) for runs in words for run in runs]
+    if not words:
+        return [], False, 0
+    last_is_prefix = prefix and not text[-1].isspace() and len(words[-1][-1]) >= 2
+    distinct = list(dict.fromkeys(words))
+    if last_is_prefix and words[-1] in words[:-1]:  # typed again: a word and a prefix
+        distinct.append(words[-1])
+    kept = distinct[:MAX_WORDS]
+    return kept, last_is_prefix and len(kept) == len(distinct), len(distinct) - len(kept)
 
 
 def search_query(
@@ -67,8 +108,8 @@ def search_query(
     whitespace-separated word must match as a phrase of its letter/digit runs (with
     ``any_word``, any single run may match); with ``prefix`` the last run is also a prefix
     unless the text ends in whitespace. Only letters, digits and spaces reach OpenSearch,
-    inside ``multi_match`` queries, which have no syntax. At most :data:`MAX_WORDS` words
-    are used.
+    inside ``multi_match`` queries, which have no syntax. A repeated word is searched once,
+    and at most :data:`MAX_WORDS` distinct words are used (see :func:`search_words`).
 
     Examples
     --------
@@ -78,16 +119,13 @@ def search_query(
     >>> q["bool"]["should"][0]["multi_match"]["fields"][:3]
     ['title^4', 'summary^2', 'root_cause_resource.text^4']
     """
-    words = [runs for runs in (TOKEN.findall(w.lower()) for w in text.split()) if runs]
-    if any_word:
-        words = [[run] for runs in words for run in runs]
+    words, last_is_prefix, _ = search_words(text, any_word=any_word, prefix=prefix)
     if not words:
         return None
-    last_is_prefix = prefix and not text[-1].isspace() and len(words[-1][-1]) >= 2
     clauses = [
         _phrase(" ".join(runs), prefix=last_is_prefix and i == len(words) - 1)
         for i, runs in enumerate(words)
-    ][:MAX_WORDS]
+    ]
     if any_word:
         return {"bool": {"should": clauses, "minimum_should_match": 1}}
     return {"bool": {"must": clauses}}

@@ -42,7 +42,6 @@ Examples
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -51,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from foreshock.enrichers.stores.base import SearchHit, StoreError
+from foreshock.enrichers.stores.opensearch_query import search_words
 from foreshock.schemas.closing import Closing
 from foreshock.schemas.forecast import Forecast
 from foreshock.schemas.incident import Incident
@@ -109,10 +109,6 @@ PRAGMA user_version = {SCHEMA_VERSION};
 
 _BM25 = f"bm25(reports_fts, {', '.join(str(w) for _, w in _FTS_COLUMNS)})"
 
-# What the unicode61 tokenizer keeps as token characters: letters and digits. Anything else
-# (punctuation, quotes, operators' parentheses, ``_``) separates tokens.
-_TOKEN = re.compile(r"[^\W_]+")
-
 
 def fts_query(text: str, *, any_word: bool = False, prefix: bool = True) -> str:
     """Turn free user text into a safe FTS5 query; ``""`` when it has no searchable word.
@@ -131,14 +127,23 @@ def fts_query(text: str, *, any_word: bool = False, prefix: bool = True) -> str:
     '"near" OR "redis" OR "memory" OR "oops"'
     >>> fts_query('" - :')
     ''
+
+    A repeated word is searched once, and at most
+    :data:`~foreshock.enrichers.stores.opensearch_query.MAX_WORDS` distinct words are used
+    (an FTS5 query's cost grows with the square of its terms: 2,000 copies of one word took
+    minutes), exactly as the OpenSearch store does
+    (:func:`~foreshock.enrichers.stores.opensearch_query.search_words`):
+
+    >>> fts_query("oom " * 2000)
+    '"oom"'
+    >>> fts_query(" ".join(f"w{i}" for i in range(100))).count(" AND ")
+    63
     """
-    words = [runs for runs in (_TOKEN.findall(w.lower()) for w in text.split()) if runs]
-    if any_word:
-        words = [[run] for runs in words for run in runs]
+    words, last_is_prefix, _ = search_words(text, any_word=any_word, prefix=prefix)
     if not words:
         return ""
     quoted = [f'"{" ".join(runs)}"' for runs in words]
-    if prefix and not text[-1].isspace() and len(words[-1][-1]) >= 2:
+    if last_is_prefix:
         quoted[-1] += "*"
     return (" OR " if any_word else " AND ").join(quoted)
 

@@ -53,6 +53,7 @@ from foreshock.graph.backends.neo4j_connection import neo4j_errors, open_driver
 from foreshock.graph.backends.neo4j_history import Neo4jIncidentHistory
 from foreshock.schemas.closing import Closing
 from foreshock.schemas.topology import Topology
+from foreshock.schemas.urls import mask_url
 
 SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT resource_id IF NOT EXISTS FOR (r:Resource) REQUIRE r.id IS UNIQUE",
@@ -213,12 +214,15 @@ class Neo4jGraph(Closing):
         password: str = "",
         database: str | None = "neo4j",
         verify: bool = True,
+        ca_file: str = "",
     ) -> Neo4jGraph:
         """Connect to the server at ``uri``; the graph owns (and closes) the driver.
 
-        An empty ``password`` means the server runs without authentication. With
-        ``verify``, an unreachable server raises :class:`~foreshock.schemas.errors.ConfigError`
-        at once (not after retries).
+        An empty ``password`` means the server runs without authentication. ``ca_file``:
+        the CA certificate (PEM) that signed the server's certificate, for TLS (see
+        :func:`~.neo4j_connection.open_driver`). With ``verify``, an unreachable server,
+        rejected credentials or an untrusted certificate raise
+        :class:`~foreshock.schemas.errors.ConfigError` at once (not after retries).
 
         Examples
         --------
@@ -227,8 +231,8 @@ class Neo4jGraph(Closing):
         ('bolt://127.0.0.1:7687', 'neo4j', True)
         >>> g.close()
         """
-        driver = open_driver(uri, user, password, verify=verify)
-        return cls(driver, database, uri=uri, owns_driver=True)
+        driver = open_driver(uri, user, password, verify=verify, ca_file=ca_file)
+        return cls(driver, database, uri=mask_url(uri), owns_driver=True)
 
     def close(self) -> None:
         """Close the driver if this graph owns it."""

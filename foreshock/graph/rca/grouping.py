@@ -17,6 +17,13 @@ evidence but neither make one credible nor keep it open.
 Each emitted incident carries the ranked root-cause candidates; it is re-emitted with a
 bumped ``version`` when its resources or its top candidates change.
 
+A resolved group can no longer change (no anomaly joins it, no tick touches it), so it is
+dropped as it resolves: the grouper holds only the groups that are open, recovering or not
+yet credible, and its memory and the cost of placing an anomaly do not grow with the length
+of the run. The ids of dropped incidents are remembered (a few dozen bytes per paged
+incident), so that an id is never issued twice: a new group whose id is taken gets a
+``-2``, ``-3``, ... suffix.
+
 Examples
 --------
 >>> from foreshock.graph.backends.embedded import NetworkXGraph
@@ -90,12 +97,29 @@ class IncidentGrouper:
         self.single_after = single_after
         self.resolve_after = resolve_after
         self.blip_gap = blip_gap
-        self._groups: list[_Group] = []
+        self._groups: list[_Group] = []  # groups that can still change, oldest first
+        self._retired: set[str] = set()  # ids of incidents that resolved (never reissued)
         self.suppressed = 0
 
     @property
     def incidents(self) -> list[Incident]:
+        """The latest version of every incident that has not resolved yet."""
         return [g.emitted for g in self._groups if g.emitted is not None]
+
+    @property
+    def groups(self) -> int:
+        """Groups held: open, recovering, or not yet credible (resolved ones are dropped)."""
+        return len(self._groups)
+
+    def _new_id(self, a: Anomaly) -> str:
+        name = f"{a.resource}|{a.metric}|{a.onset:.0f}".encode()
+        digest = hashlib.sha1(name, usedforsecurity=False).hexdigest()  # an id, not security
+        base = f"inc-{int(a.onset)}-{digest[:6]}"
+        gid, k = base, 1
+        while gid in self._retired or any(g.id == gid for g in self._groups):
+            k += 1
+            gid = f"{base}-{k}"
+        return gid
 
     def _near(self, g: _Group, a: Anomaly) -> bool:
         if g.open_series and g.opened_at is not None:
@@ -114,11 +138,11 @@ class IncidentGrouper:
         key = a.series
         if a.state == "closed":
             for g in self._groups:
-                if key in g.open_series and not g.resolved:
+                if key in g.open_series:
                     g.open_series.discard(key)
                     g.last_activity = max(g.last_activity, a.detected_at)
             return []
-        live = [g for g in self._groups if not g.resolved and self._near(g, a)]
+        live = [g for g in self._groups if self._near(g, a)]
         # an opened incident whose anomalies all closed is recovering: until it resolves,
         # only a recurrence of one of its own series joins it (a flapping symptom pages
         # once); anything else is a new incident, so a new fault right after a recovery
@@ -126,13 +150,7 @@ class IncidentGrouper:
         ongoing = [g for g in live if g.open_series or g.opened_at is None]
         live = ongoing or [g for g in live if key in {x.series for x in g.anomalies}]
         if not live:
-            name = f"{a.resource}|{a.metric}|{a.onset:.0f}".encode()
-            digest = hashlib.sha1(name, usedforsecurity=False).hexdigest()  # an id, not security
-            g = _Group(
-                id=f"inc-{int(a.onset)}-{digest[:6]}",
-                first_onset=a.onset,
-                last_activity=a.detected_at,
-            )
+            g = _Group(id=self._new_id(a), first_onset=a.onset, last_activity=a.detected_at)
             self._groups.append(g)
         else:
             g = live[0]
@@ -143,6 +161,8 @@ class IncidentGrouper:
                 g.first_onset = min(g.first_onset, other.first_onset)
                 if g.opened_at is None and other.opened_at is not None:
                     g.opened_at, g.emitted = other.opened_at, other.emitted
+                if other.emitted is not None:  # an id that was issued is never reissued
+                    self._retired.add(other.id)
                 self._groups.remove(other)
         g.anomalies.append(a)
         if a.kind != "log":  # a new log template is evidence, not an ongoing condition:
@@ -192,17 +212,15 @@ class IncidentGrouper:
 
     def tick(self, now: float) -> list[Incident]:
         out = []
+        keep = []
         for g in self._groups:
-            if g.resolved:
-                continue
             if g.opened_at is None:
                 if g.open_series and self._credible(g, now):
                     out += self._emit(g, now)
                 elif not g.open_series and now - g.last_activity >= self.resolve_after:
                     g.resolved = True
                     self.suppressed += 1
-                continue
-            if not g.open_series and now - g.last_activity >= self.resolve_after:
+            elif not g.open_series and now - g.last_activity >= self.resolve_after:
                 g.resolved = True
                 assert g.emitted is not None
                 g.emitted = g.emitted.model_copy(
@@ -213,6 +231,12 @@ class IncidentGrouper:
                     }
                 )
                 out.append(g.emitted)
+            if g.resolved:  # it can no longer change: drop it, keep its ids reserved
+                if g.emitted is not None:
+                    self._retired |= {g.id, g.emitted.id}
+            else:
+                keep.append(g)
+        self._groups = keep
         return out
 
     # -- state as data -------------------------------------------------------------------
@@ -222,19 +246,28 @@ class IncidentGrouper:
         return {n: getattr(self, n) for n in names}
 
     def state_dict(self) -> dict[str, Any]:
-        """Every group (anomalies, open series, emitted incident) as plain data."""
+        """Every group that can still change (anomalies, open series, emitted incident) and
+        the ids of the incidents that resolved, as plain data."""
         return {
             "groups": [_group_state(g) for g in self._groups],
+            "retired": sorted(self._retired),
             "suppressed": self.suppressed,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Replace the state by one from :meth:`state_dict`."""
+        """Replace the state by one from :meth:`state_dict` (a state written before resolved
+        groups were dropped, which holds them and no ``retired``, is accepted)."""
         try:
-            self._groups = [_group_of(g) for g in state["groups"]]
+            groups = [_group_of(g) for g in state["groups"]]
+            retired = {str(i) for i in state.get("retired", ())}
             self.suppressed = int(state["suppressed"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SnapshotError(f"grouping state does not fit: {exc!r}") from None
+        for g in groups:
+            if g.resolved and g.emitted is not None:
+                retired |= {g.id, g.emitted.id}
+        self._groups = [g for g in groups if not g.resolved]
+        self._retired = retired
 
     def snapshot(self) -> bytes:
         return dump_state("grouping", self.state_dict(), self.config())
@@ -244,7 +277,7 @@ class IncidentGrouper:
 
     def drain(self) -> Iterable[Incident]:
         """Incidents still open at the end of a finite replay (not resolved)."""
-        return [g.emitted for g in self._groups if g.emitted is not None and not g.resolved]
+        return [g.emitted for g in self._groups if g.emitted is not None]
 
 
 def _group_state(g: _Group) -> dict[str, Any]:

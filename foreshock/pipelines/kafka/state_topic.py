@@ -10,17 +10,27 @@ driver for a partition has to be rebuilt.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+from foreshock.pipelines.kafka.connection import (
+    KafkaConnection,
+    admin_client,
+    check_kafka,
+    kafka_connection,
+)
 from foreshock.schemas.errors import ConfigError
 
 
-def ensure_state_topic(bootstrap: str, topic: str, partitions: int) -> None:
+def ensure_state_topic(bootstrap: str | KafkaConnection, topic: str, partitions: int) -> None:
+    """Create the compacted state topic unless it exists (``bootstrap``: a
+    :class:`KafkaConnection`, or ``host:port`` for a plain one)."""
     from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient
     from confluent_kafka.cimpl import NewTopic
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 2})
-    if topic in admin.list_topics(timeout=30).topics:
+    conn = kafka_connection(bootstrap)
+    errors: list[Any] = []
+    admin = admin_client(conn, errors)
+    if topic in check_kafka(admin, conn, errors, 30.0).topics:
         return
     new = NewTopic(
         topic,
@@ -41,18 +51,23 @@ def ensure_state_topic(bootstrap: str, topic: str, partitions: int) -> None:
 
 
 def load_latest(
-    bootstrap: str, topic: str, partition: int, key: bytes, timeout: float = 30.0
+    bootstrap: str | KafkaConnection,
+    topic: str,
+    partition: int,
+    key: bytes,
+    timeout: float = 30.0,
 ) -> bytes | None:
     """The newest value of ``key`` in one partition of the state topic (None if none)."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"foreshock-state-reader-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "log_level": 2,
-        }
+        kafka_connection(bootstrap).config(
+            {
+                "group.id": f"foreshock-state-reader-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+                "log_level": 2,
+            }
+        )
     )
     try:
         low, high = consumer.get_watermark_offsets(

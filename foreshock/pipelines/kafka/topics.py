@@ -15,7 +15,14 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from foreshock.pipelines.kafka.connection import (
+    KafkaConnection,
+    admin_client,
+    check_kafka,
+    kafka_connection,
+)
 from foreshock.schemas.errors import ConfigError
 
 
@@ -74,20 +81,21 @@ class TopicNames:
 
 
 def ensure_topics(
-    bootstrap: str, names: TopicNames, partitions: int, timeout: float = 30.0
+    bootstrap: str | KafkaConnection, names: TopicNames, partitions: int, timeout: float = 30.0
 ) -> None:
-    """Create every topic with ``partitions`` partitions unless it exists."""
+    """Create every topic with ``partitions`` partitions unless it exists.
+
+    ``bootstrap`` is a :class:`KafkaConnection` (TLS, SASL), or ``host:port`` for a plain
+    one. Kafka not answering, rejecting the credentials or showing a certificate that is
+    not trusted is one :class:`ConfigError` line (:func:`check_kafka`).
+    """
     from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient
     from confluent_kafka.cimpl import NewTopic
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 10000})
-    try:
-        existing = set(admin.list_topics(timeout=timeout).topics)
-    except KafkaException as exc:
-        raise ConfigError(
-            f"Kafka not reachable at {bootstrap}: {exc} (is it running? make services-up)"
-        ) from None
+    conn = kafka_connection(bootstrap)
+    errors: list[Any] = []
+    admin = admin_client(conn, errors)
+    existing = set(check_kafka(admin, conn, errors, timeout).topics)
     new = [
         NewTopic(t, num_partitions=partitions, replication_factor=1)
         for t in names.all()

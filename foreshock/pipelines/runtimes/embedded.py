@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from foreshock.enrichers.stores.base import ReportStore
 from foreshock.pipelines.assembly import assemble, load_settings_packs
 from foreshock.pipelines.backends import open_graph, open_store
 from foreshock.pipelines.runtimes.home import HomeLock
@@ -47,16 +48,29 @@ from foreshock.schemas.report import RootCauseReport
 
 @dataclass
 class RunResult:
-    """What a run produced, for the CLI and for tests."""
+    """What a run produced, for the CLI and for tests.
+
+    It grows with the events of the run (anomalies, incidents, reports, pages), not with
+    its length: of the forecasts (one per capacity series and refit) it holds the latest
+    of each series and their count; :attr:`forecasts` reads all of them back from the
+    store.
+    """
 
     replay: Path
     home: Path
     samples: int = 0
     series: int = 0
+    #: every anomaly record (open and closed episodes)
     anomalies: list[Anomaly] = field(default_factory=list)
+    #: the latest version of every incident, by opening time
     incidents: list[Incident] = field(default_factory=list)
+    #: the latest report of every incident
     reports: list[RootCauseReport] = field(default_factory=list)
-    forecasts: list[Forecast] = field(default_factory=list)
+    #: the id of every report, in order (one per incident version)
+    report_ids: list[str] = field(default_factory=list)
+    #: the latest forecast of every capacity series
+    latest_forecasts: list[Forecast] = field(default_factory=list)
+    forecast_count: int = 0
     alerts: list[AlertEvent] = field(default_factory=list)
     dead_letters: dict[str, int] = field(default_factory=dict)
     rows: int = 0
@@ -66,6 +80,27 @@ class RunResult:
     seconds: float = 0.0
     truth: dict[str, Any] | None = None
     store_label: str = ""
+    #: event time of the first and the last metric batch
+    span: tuple[float, float] | None = None
+    open_store: Callable[[], ReportStore] | None = field(default=None, repr=False)
+
+    @property
+    def forecasts(self) -> list[Forecast]:
+        """Every forecast of the run, read back from the store (the run does not hold them).
+
+        Those made within the run's event time (:attr:`span`), ordered by resource,
+        metric, newest first: a store shared with other runs over the same series and
+        time (OpenSearch, or a ``home`` used twice) gives theirs too.
+        """
+        if self.open_store is None or self.span is None or not self.forecast_count:
+            return []
+        first, last = self.span
+        store = self.open_store()
+        try:
+            found = store.forecasts(latest_only=False)
+        finally:
+            store.close()
+        return [f for f in found if first <= f.made_at <= last]
 
     @property
     def store_path(self) -> Path:
@@ -95,7 +130,7 @@ class RunResult:
             "reordered_rows": self.reordered,
             "log_records": self.log_records,
             "alerts": [a.model_dump() for a in self.alerts],
-            "reports": [r.id for r in self.reports],
+            "reports": list(self.report_ids),
             "store": self.store_label or str(self.store_path),
             "seconds": round(self.seconds, 3),
             "truth": self.truth,
@@ -212,6 +247,8 @@ def _run(
         nonlocal done
         if isinstance(item, MetricBatch):
             done += 1
+            t = float(item.timestamp)
+            result.span = (t, t) if result.span is None else (result.span[0], t)
             if on_batch is not None:
                 on_batch(done, total)
 
@@ -223,7 +260,9 @@ def _run(
         outputs.close()
         opened.close()
     result.anomalies, result.reports = outputs.anomalies, outputs.reports
-    result.alerts, result.forecasts = outputs.alerts, outputs.forecasts
+    result.report_ids, result.alerts = outputs.report_ids, outputs.alerts
+    result.latest_forecasts, result.forecast_count = outputs.forecasts, outputs.forecast_count
+    result.open_store = lambda: open_store(settings, home)
     result.incidents = sorted(outputs.incidents.values(), key=lambda i: i.opened_at)
     detect = asm.detection.detect
     result.samples, result.series = detect.samples, detect.n_series

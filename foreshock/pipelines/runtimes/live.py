@@ -9,7 +9,12 @@ settings choose; reports and incidents go to the store the settings choose, page
 alert sink, and every record to ``on_event``.
 
 It runs until ``stop()`` is true, ``duration`` seconds of wall time have passed, or the
-process is interrupted.
+process is interrupted. ``duration`` is a real deadline, counted from the call: the source
+looks at it at least every 0.1 s, also while a request to Prometheus is in flight (which is
+then cut), so :func:`run_live` returns within about a second after it, whatever Prometheus
+does (a dripping or silent server included); each request is bounded by
+``prometheus_timeout`` anyway. Prometheus errors while polling are logged and retried;
+``source.errors`` counts them.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,6 +33,7 @@ from foreshock.pipelines.runtimes.home import HomeLock
 from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
 from foreshock.pipelines.sinks.alerts import AlertSink, JsonlAlertSink
+from foreshock.pipelines.sources.prom_http import PrometheusCancelled
 from foreshock.pipelines.sources.prometheus import PrometheusSource
 from foreshock.schemas.alert import AlertEvent
 from foreshock.schemas.anomaly import Anomaly
@@ -73,8 +80,14 @@ class LiveResult:
     last_ts: float | None = None
 
 
-async def _window(source: PrometheusSource, start: float, end: float) -> AsyncIterator[Any]:
-    for batch in await asyncio.to_thread(source.fetch, start, end):
+async def _window(
+    source: PrometheusSource, start: float, end: float, stop: Callable[[], bool]
+) -> AsyncIterator[Any]:
+    try:
+        batches = await source.cut_at_stop(partial(source.fetch, start, end), stop)
+    except PrometheusCancelled:
+        return
+    for batch in batches:
         yield batch
 
 
@@ -85,7 +98,7 @@ async def _merged(
     window: tuple[float, float] | None = None,
 ) -> AsyncIterator[Any]:
     pending: list[LogRecord] = []
-    batches = _window(source, *window) if window else source.stream(stop)
+    batches = _window(source, *window, stop) if window else source.stream(stop)
     async for batch in batches:
         if logs is not None:
             pending += logs.poll()
@@ -132,16 +145,22 @@ def _run_live(
     alert_sink: AlertSink | None,
     window: tuple[float, float] | None,
 ) -> LiveResult:
-    disc = source.discovery or source.discover()
-    topology = disc.topology
-    result = LiveResult(home=home, topology=topology)
-    packs = load_settings_packs(settings)
     deadline = None if duration is None else time.monotonic() + duration
 
     def should_stop() -> bool:
         if deadline is not None and time.monotonic() >= deadline:
             return True
         return bool(stop and stop())
+
+    disc = source.discovery
+    if disc is None:
+        try:
+            disc = asyncio.run(source.cut_at_stop(source.discover, should_stop))
+        except PrometheusCancelled:  # stopped before Prometheus said what there is
+            return LiveResult(home=home, topology=Topology())
+    topology = disc.topology
+    result = LiveResult(home=home, topology=topology)
+    packs = load_settings_packs(settings)
 
     opened = open_graph(settings, topology)
     outputs = Outputs(

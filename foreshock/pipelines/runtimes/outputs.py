@@ -7,6 +7,12 @@ forecasts (stored in batches through the store's ``put_forecasts``) and anomalie
 distributed worker's store and page agents call the same methods for what they read off
 their topics.
 
+What it keeps in memory grows with the *events* of a run, never with its length: the
+latest version of each incident, the latest report of each incident and every report id,
+every page and every anomaly record, and of the forecasts (one per capacity series every
+refit, ~55 KB each with their curves: a week of a small fleet's forecasts would be
+gigabytes) only the latest of each series and their count; every forecast is in the store.
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -19,6 +25,12 @@ Examples
 >>> out.deliver(Incident(id="i", opened_at=0, updated_at=60, version=2))
 >>> [i.version for i in out.incidents.values()], out.store.get_incident("i").version
 ([2], 2)
+>>> from foreshock.schemas.forecast import Forecast
+>>> for t in (0.0, 900.0):
+...     out.deliver(Forecast(resource="db", metric="disk", made_at=t, model="linear",
+...                          horizon_s=3600.0))
+>>> out.forecast_count, [f.made_at for f in out.forecasts]
+(2, [900.0])
 >>> out.close()
 """
 
@@ -69,11 +81,22 @@ class Outputs:
         self.history = history
         self.on_event = on_event
         self.forecast_batch = forecast_batch
+        #: every anomaly record (open and closed episodes)
         self.anomalies: list[Anomaly] = []
+        #: the latest version of every incident
         self.incidents: dict[str, Incident] = {}
+        #: the latest report of every incident, in the order the incidents were first reported
         self.reports: list[RootCauseReport] = []
+        #: the id of every report, in order (one per incident version)
+        self.report_ids: list[str] = []
+        #: every page sent
         self.alerts: list[AlertEvent] = []
+        #: the latest forecast of every series, in the order the series were first forecast
         self.forecasts: list[Forecast] = []
+        #: forecasts made (all of them are in the store)
+        self.forecast_count = 0
+        self._report_at: dict[str, int] = {}
+        self._forecast_at: dict[tuple[str, str], int] = {}
         self._unsaved: list[Forecast] = []
 
     # -- one method per record type (the distributed store/page agents call these) --------
@@ -84,7 +107,12 @@ class Outputs:
             self.history.record_incident(incident)
 
     def report(self, report: RootCauseReport) -> None:
-        self.reports.append(report)
+        self.report_ids.append(report.id)
+        at = self._report_at.setdefault(report.incident_id, len(self.reports))
+        if at == len(self.reports):
+            self.reports.append(report)
+        else:
+            self.reports[at] = report
         self.store.put(report)
 
     def alert(self, event: AlertEvent) -> bool:
@@ -96,7 +124,13 @@ class Outputs:
 
     def add_forecasts(self, forecasts: Iterable[Forecast]) -> None:
         got = list(forecasts)
-        self.forecasts += got
+        for f in got:
+            at = self._forecast_at.setdefault((f.resource, f.metric), len(self.forecasts))
+            if at == len(self.forecasts):
+                self.forecasts.append(f)
+            else:
+                self.forecasts[at] = f
+        self.forecast_count += len(got)
         self._unsaved += got
         if len(self._unsaved) >= self.forecast_batch:
             self.flush()

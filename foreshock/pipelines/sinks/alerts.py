@@ -22,6 +22,7 @@ TRIGGER  critical  redis-cache  Redis memory exhaustion  [inc-1]
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -31,10 +32,21 @@ from rich.text import Text
 
 from foreshock.schemas.alert import AlertEvent
 
-__all__ = ["AlertSink", "ConsoleAlertSink", "FanoutAlertSink", "JsonlAlertSink", "alert_key"]
+__all__ = [
+    "AlertSink",
+    "ConsoleAlertSink",
+    "FanoutAlertSink",
+    "JsonlAlertSink",
+    "alert_key",
+    "printable",
+]
 
 _ACTION_STYLE = {"trigger": "bold red", "acknowledge": "bold yellow", "resolve": "bold green"}
 _SEVERITY_STYLE = {"critical": "red", "error": "red", "warning": "yellow", "info": "cyan"}
+# terminal escape sequences (CSI, OSC up to its terminator, other two-character escapes)
+# and control characters: event text is data and must not drive the terminal
+_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def alert_key(event: AlertEvent) -> tuple[str, str]:
@@ -141,10 +153,11 @@ def _key_of_line(line: bytes) -> tuple[str, str] | None:
 
 
 class ConsoleAlertSink:
-    """Prints one compact, coloured line per alert event to a rich console.
+    r"""Prints one compact, coloured line per alert event to a rich console.
 
-    Event text is printed literally (never read as rich markup). Duplicates are
-    suppressed for the life of the sink.
+    Event text is printed literally: never read as rich markup, and with terminal escape
+    sequences and control characters (newlines too: one line per event) removed.
+    Duplicates are suppressed for the life of the sink.
 
     Parameters
     ----------
@@ -161,8 +174,12 @@ class ConsoleAlertSink:
     >>> sink.send(AlertEvent(dedup_key="inc-1", action="resolve", timestamp=0.0,
     ...     summary="[red]cleared[/]", source="redis-cache", report_id="inc-1-v2"))
     True
+    >>> sink.send(AlertEvent(dedup_key="inc-2", action="trigger", timestamp=0.0,
+    ...     summary="disk\x1b[2J full\x1b]0;owned\x07", source="db\x1b[31m-1"))
+    True
     >>> print(console.file.getvalue().rstrip())
     RESOLVE  critical  redis-cache  [red]cleared[/]  [inc-1 · report inc-1-v2]
+    TRIGGER  critical  db-1  disk full  [inc-2]
     """
 
     def __init__(self, console: Console) -> None:
@@ -179,6 +196,17 @@ class ConsoleAlertSink:
         return True
 
 
+def printable(text: str) -> str:
+    r"""``text`` without terminal escape sequences and control characters.
+
+    Examples
+    --------
+    >>> printable("a\x1b[2Jb\x1b]0;owned\x07c\td\n")
+    'abcd'
+    """
+    return _CONTROL.sub("", _ESCAPE.sub("", text))
+
+
 def _line(event: AlertEvent) -> Text:
     ref = (
         event.dedup_key
@@ -186,15 +214,15 @@ def _line(event: AlertEvent) -> Text:
         else f"{event.dedup_key} · report {event.report_id}"
     )
     return Text.assemble(
-        (event.action.upper(), _ACTION_STYLE.get(event.action, "bold")),
+        (printable(event.action.upper()), _ACTION_STYLE.get(event.action, "bold")),
         "  ",
-        (event.severity, _SEVERITY_STYLE.get(event.severity, "")),
+        (printable(event.severity), _SEVERITY_STYLE.get(event.severity, "")),
         "  ",
-        (event.source, "bold"),
+        (printable(event.source), "bold"),
         "  ",
-        event.summary,
+        printable(event.summary),
         "  ",
-        (f"[{ref}]", "dim"),
+        (printable(f"[{ref}]"), "dim"),
     )
 
 

@@ -19,6 +19,12 @@ scrape time), so counters' rates are exact whatever the scrape jitter.
   or did not scrape simply has no point at that step; nothing is invented.
 - **Scrape errors**: a failing query is logged and retried at the next poll from the same
   start, so the gap is filled once Prometheus answers again (up to ``max_catch_up``).
+- **Bounds**: every request has a deadline (``timeout``) and a size cap (``max_bytes``),
+  TLS certificates are verified (``verify_certs``, ``ca_file``), and credentials in the URL
+  are masked in every message; see :mod:`~foreshock.pipelines.sources.prom_http`.
+- **Stopping**: :meth:`PrometheusSource.stream` checks ``stop()`` while it waits and while
+  a request is in flight, and cuts that request: it ends within a fraction of a second of
+  ``stop()`` turning true, whatever the server does.
 
 Examples
 --------
@@ -35,25 +41,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 from foreshock.packs.loader import PackIndex
+from foreshock.pipelines.sources.prom_http import PrometheusCancelled, PrometheusHTTP
 from foreshock.pipelines.sources.prom_topology import Discovery, discover
 from foreshock.schemas.metrics import MetricBatch
 from foreshock.schemas.topology import Topology
+from foreshock.schemas.urls import mask_url, mask_urls_in
 
 __all__ = ["PrometheusSource", "QueryClient", "selectors", "series_name"]
 
 log = logging.getLogger("foreshock.prometheus")
 
 _DROP = ("__name__", "job", "instance")
+_TICK = 0.1  # seconds between looks at stop() while waiting
+T = TypeVar("T")
 
 
 class QueryClient(Protocol):
-    """The call of ``prometheus_api_client.PrometheusConnect`` the source uses."""
+    """What the source calls: one instant query, its ``data.result`` (a list of series).
+
+    :class:`~foreshock.pipelines.sources.prom_http.PrometheusHTTP` by default; tests pass
+    a scripted one.
+    """
 
     def custom_query(self, query: str, params: dict[str, Any] | None = None) -> Any: ...
 
@@ -98,7 +114,16 @@ class PrometheusSource:
     lag
         Seconds behind now the source stays, so every target's scrape has landed.
     client
-        A ``PrometheusConnect`` (built from ``url`` by default).
+        The query client (a :class:`PrometheusHTTP` on ``url`` by default, built with the
+        four settings below).
+    timeout
+        Seconds any one request may take, all included (``prometheus_timeout``).
+    max_bytes
+        Largest response read (``prometheus_max_bytes``).
+    verify_certs
+        Verify an ``https://`` server's certificate (``prometheus_verify_certs``).
+    ca_file
+        CA certificate (PEM) of a private CA (``prometheus_ca_file``).
 
     Examples
     --------
@@ -127,8 +152,13 @@ class PrometheusSource:
         client: QueryClient | None = None,
         max_catch_up: float = 3600.0,
         chunk: float = 600.0,
+        timeout: float = 10.0,
+        max_bytes: int = 64 << 20,
+        verify_certs: bool = True,
+        ca_file: str | None = None,
     ) -> None:
         self.url = url
+        self.shown_url = mask_url(url)
         self.packs = packs
         self.user_topology = user_topology
         self.step = step
@@ -136,21 +166,33 @@ class PrometheusSource:
         self.lag = lag
         self.max_catch_up = max_catch_up
         self.chunk = chunk
+        self._cancel = threading.Event()  # set: the request in flight is cut
         if client is None:
-            from prometheus_api_client import PrometheusConnect
-
-            client = PrometheusConnect(url=url, disable_ssl=True, timeout=30)
+            client = PrometheusHTTP(
+                url,
+                timeout=timeout,
+                max_bytes=max_bytes,
+                verify=verify_certs,
+                ca_file=ca_file,
+                cancel=self._cancel,
+            )
         self.client: QueryClient = client
         self.selectors = selectors(packs)
         self.discovery: Discovery | None = None
         self.errors = 0
+        self.last_error: str | None = None
+
+    def _query(self, query: str, params: dict[str, Any] | None = None) -> Any:
+        if self._cancel.is_set():
+            raise PrometheusCancelled(self.shown_url, "stopped between queries")
+        return self.client.custom_query(query, params)
 
     # -- discovery -------------------------------------------------------------------------
     def discover(self) -> Discovery:
         """Ask which pack series exist now; build the topology and target map."""
         labels: list[dict[str, str]] = []
         for sel in self.selectors:
-            for row in self.client.custom_query(sel) or []:
+            for row in self._query(sel) or []:
                 labels.append(dict(row.get("metric", {})))
         self.discovery = discover(labels, self.packs, self.user_topology)
         return self.discovery
@@ -171,7 +213,7 @@ class PrometheusSource:
             hi = min(end, lo + self.chunk)
             for sel in self.selectors:
                 window = f"{sel}[{max(1, round(hi - lo))}s]"
-                result = self.client.custom_query(window, params={"time": f"{hi:.3f}"})
+                result = self._query(window, {"time": f"{hi:.3f}"})
                 for series in result or []:
                     labels = series.get("metric", {})
                     resource = disc.resource_of(labels)
@@ -196,28 +238,64 @@ class PrometheusSource:
             )
         return out
 
+    async def cut_at_stop(self, call: Callable[[], T], stop: Callable[[], bool]) -> T:
+        """``call()`` (a :meth:`fetch`, a :meth:`discover`) in a worker thread, watching
+        ``stop()`` meanwhile: when it turns true the request in flight is cut and
+        :class:`~foreshock.pipelines.sources.prom_http.PrometheusCancelled` is raised
+        (within about 0.1 s with the default client; a scripted client is stopped between
+        queries). ``stop`` is only called on the event loop's thread.
+        """
+        self._cancel.clear()
+        task = asyncio.ensure_future(asyncio.to_thread(call))
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=_TICK)
+                if done:
+                    return await task
+                if stop():
+                    self._cancel.set()
+        finally:
+            if task.done():
+                self._cancel.clear()  # later direct calls (fetch, discover) are not cut
+            else:  # we were cancelled (Ctrl-C): cut the request rather than wait for it
+                self._cancel.set()
+
     async def stream(
         self,
         stop: Callable[[], bool] = lambda: False,
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> AsyncIterator[MetricBatch]:
-        """Backfill, then poll every ``step`` until ``stop()``; yields batches in order."""
-        if self.discovery is None:
-            self.discover()
-        start = now() - self.lag - self.backfill  # exclusive: (start, end]
-        while not stop():
-            end = now() - self.lag
-            start = max(start, end - self.max_catch_up)
-            if end > start:
-                try:
-                    batches = await asyncio.to_thread(self.fetch, start, end)
-                except Exception as exc:  # a failing Prometheus: retry from the same start
-                    self.errors += 1
-                    log.warning("prometheus query failed (%s); retrying", exc)
-                    batches = None
-                if batches is not None:
-                    for b in batches:
-                        yield b
-                    start = end
-            await sleep(self.step)
+        """Backfill, then poll every ``step`` until ``stop()``; yields batches in order.
+
+        ``stop()`` is checked at least every 0.1 s, also while a request is in flight (which
+        is then cut): the stream ends promptly, whatever Prometheus does.
+        """
+        try:
+            if self.discovery is None:
+                await self.cut_at_stop(self.discover, stop)
+            start = now() - self.lag - self.backfill  # exclusive: (start, end]
+            while not stop():
+                end = now() - self.lag
+                start = max(start, end - self.max_catch_up)
+                if end > start:
+                    try:
+                        batches = await self.cut_at_stop(partial(self.fetch, start, end), stop)
+                    except PrometheusCancelled:
+                        return
+                    except Exception as exc:  # a failing Prometheus: retry from the same start
+                        self.errors += 1
+                        self.last_error = mask_urls_in(str(exc))
+                        log.warning("%s; retrying at the next poll", self.last_error)
+                        batches = None
+                    if batches is not None:
+                        for b in batches:
+                            yield b
+                        start = end
+                waited = 0.0
+                while waited < self.step and not stop():
+                    pause = min(_TICK, self.step - waited)
+                    await sleep(pause)
+                    waited += pause
+        except PrometheusCancelled:
+            return

@@ -4,6 +4,11 @@ An incident is paged ``settle`` seconds after it opened (so the page names a roo
 that has seen the propagation, not the first symptom), exactly once, with the incident
 id as the dedup key; a resolved incident sends one ``resolve``.
 
+The stage holds the latest version of the incidents that have not resolved yet, and scans
+only those not paged yet on a tick; a resolved incident is forgotten but for its id (so a
+late, stale version of it pages nothing), so neither memory nor a tick's cost grows with
+the incidents a long run has seen.
+
 Examples
 --------
 >>> from foreshock.schemas.incident import Incident, RootCauseCandidate
@@ -14,6 +19,10 @@ Examples
 ([], [], ['trigger'])
 >>> [e.action for e in stage.tick(120)]
 []
+>>> [e.action for e in stage.process(inc.model_copy(update={"status": "resolved"}))]
+['resolve']
+>>> stage.process(inc), stage.pending, stage.flush()  # a stale version: nothing
+([], 0, [])
 """
 
 from __future__ import annotations
@@ -28,14 +37,32 @@ from foreshock.schemas.state import dump_state, load_state
 
 
 class AlertStage:
+    """Stage: incidents in, pages (``trigger`` once settled, ``resolve``) out.
+
+    Parameters
+    ----------
+    settle
+        Seconds after an incident opened before it is paged.
+    """
+
     def __init__(self, settle: float = 120.0) -> None:
         self.settle = settle
-        self._latest: dict[str, Incident] = {}
-        self._triggered: set[str] = set()
-        self._resolved: set[str] = set()
+        self._latest: dict[str, Incident] = {}  # incidents not resolved yet, latest version
+        self._untriggered: dict[str, Incident] = {}  # of those, the ones not paged yet
+        self._triggered: set[str] = set()  # paged and not resolved yet
+        self._resolved: set[str] = set()  # ids of resolved incidents
+
+    @property
+    def pending(self) -> int:
+        """Incidents held: seen and not resolved yet."""
+        return len(self._latest)
 
     def process(self, item: Incident) -> list[AlertEvent]:
+        if item.id in self._resolved:  # a stale version of a resolved incident
+            return []
         self._latest[item.id] = item
+        if item.id not in self._triggered:
+            self._untriggered[item.id] = item
         if item.status == "resolved":
             return self._fire(item, item.updated_at)
         return []
@@ -67,44 +94,51 @@ class AlertStage:
         out = []
         if inc.id not in self._triggered:
             self._triggered.add(inc.id)
+            self._untriggered.pop(inc.id, None)
             out.append(self._event(inc, "trigger", now))
         if inc.status == "resolved" and inc.id not in self._resolved:
             self._resolved.add(inc.id)
             out.append(self._event(inc, "resolve", now))
+            self._triggered.discard(inc.id)  # done: only its id is kept
+            self._latest.pop(inc.id, None)
         return out
 
     def tick(self, now: float) -> Iterable[AlertEvent]:
         out = []
-        for inc in self._latest.values():
-            if inc.id not in self._triggered and now - inc.opened_at >= self.settle:
+        for inc in list(self._untriggered.values()):
+            if now - inc.opened_at >= self.settle:
                 out += self._fire(inc, now)
         return out
 
     def flush(self) -> list[AlertEvent]:
         """Page incidents that had no time to settle before a finite replay ended."""
         out = []
-        for inc in self._latest.values():
-            if inc.id not in self._triggered:
-                out += self._fire(inc, inc.updated_at)
+        for inc in list(self._untriggered.values()):
+            out += self._fire(inc, inc.updated_at)
         return out
 
     def state_dict(self) -> dict[str, Any]:
-        """Latest version of every incident seen, and which were triggered and resolved."""
+        """Latest version of every incident not resolved yet, which of them were triggered,
+        and the ids of the resolved ones."""
         return {
             "latest": [i.model_dump(mode="python") for i in self._latest.values()],
-            "triggered": self._triggered,
+            "triggered": self._triggered | self._resolved,
             "resolved": self._resolved,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Replace the state by one from :meth:`state_dict`."""
+        """Replace the state by one from :meth:`state_dict` (one written before resolved
+        incidents were forgotten, which holds them in ``latest``, is accepted)."""
         try:
             latest = [Incident.model_validate(i) for i in state["latest"]]
-            self._latest = {i.id: i for i in latest}
-            self._triggered = {str(k) for k in state["triggered"]}
-            self._resolved = {str(k) for k in state["resolved"]}
+            triggered = {str(k) for k in state["triggered"]}
+            resolved = {str(k) for k in state["resolved"]}
         except (KeyError, TypeError, ValueError) as exc:
             raise SnapshotError(f"alert stage state does not fit: {exc!r}") from None
+        self._latest = {i.id: i for i in latest if i.id not in resolved}
+        self._untriggered = {k: i for k, i in self._latest.items() if k not in triggered}
+        self._triggered = triggered - resolved
+        self._resolved = resolved
 
     def snapshot(self) -> bytes:
         return dump_state("alert", self.state_dict(), {"settle": self.settle})

@@ -26,11 +26,12 @@ from typing import Any
 import numpy as np
 
 from foreshock.detectors.base import BatchDetector
-from foreshock.detectors.calibration import TailCalibrator
 from foreshock.detectors.counters import CounterRates
 from foreshock.detectors.decision import EpisodeDecider
 from foreshock.detectors.fleet import RobustBaseline
+from foreshock.detectors.grouped_calibration import GroupedCalibrator
 from foreshock.packs.loader import PackIndex, load_packs
+from foreshock.pipelines.partitioning import partition_of
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.errors import SnapshotError
 from foreshock.schemas.metrics import MetricBatch
@@ -55,9 +56,14 @@ class DetectStage:
         :mod:`foreshock.detectors.registry`). Defaults are tuned on the simulator's quiet
         runs; for a z-score detector the calibrator never calls a score more extreme than
         its normal probability (a mostly flat fleet would teach it to).
-    calibration_sample
-        At most this many scores per batch teach the calibrator (a strided sample of a
-        large scrape estimates the score distribution as well as all of it).
+    calibration_groups
+        Calibration is shared by the resources of one group, ``partition_of(resource,
+        calibration_groups)`` (:class:`~foreshock.detectors.grouped_calibration.
+        GroupedCalibrator`). The assembly sets it to ``kafka_partitions``: the distributed
+        runtime's split, so that a detect partition of the worker, which sees exactly one
+        group, and the embedded and live runtimes, which see them all, compute the same
+        scores. Groups stay large (a share of the fleet): one resource's slow ramp is not
+        learned as its own normal, as a per-resource calibrator would.
     """
 
     def __init__(
@@ -65,14 +71,15 @@ class DetectStage:
         kinds: dict[str, str] | None = None,
         packs: PackIndex | None = None,
         detector: BatchDetector | None = None,
-        calibrator: TailCalibrator | None = None,
+        calibrator: GroupedCalibrator | None = None,
         decider: EpisodeDecider | None = None,
-        calibration_sample: int = 2048,
+        calibration_groups: int = 1,
     ) -> None:
         self.kinds = dict(kinds or {})
         self.packs = packs or PackIndex(load_packs())
         self.detector: BatchDetector = detector or RobustBaseline()
-        self.calibrator = calibrator or TailCalibrator(normal_ceiling=self.detector.zscore)
+        self.calibrator = calibrator or GroupedCalibrator(normal_ceiling=self.detector.zscore)
+        self.calibration_groups = calibration_groups
         self.decider = decider or EpisodeDecider()
         self._ids: dict[tuple[str, str], int] = {}
         self._keys: list[tuple[str, str]] = []
@@ -81,7 +88,8 @@ class DetectStage:
         self._role: list[str] = []
         self._unit: list[str | None] = []
         self._resolution: list[float] = []
-        self.calibration_sample = calibration_sample
+        self._group: list[int] = []
+        self._group_arr = np.zeros(0, dtype=np.int64)
         self._counter_arr = np.zeros(0, dtype=bool)
         self._bad_arr = np.zeros(0, dtype=np.int64)
         self._resolution_arr = np.zeros(0)
@@ -102,6 +110,7 @@ class DetectStage:
             self._bad.append(_DIR[spec.bad])
             self._role.append(spec.role)
             self._resolution.append(spec.resolution or 0.0)
+            self._group.append(partition_of(resource, self.calibration_groups))
             unit = spec.unit
             self._unit.append(
                 f"{unit}/s"
@@ -115,7 +124,12 @@ class DetectStage:
         return len(self._keys)
 
     def state_bytes(self) -> int:
-        return self.detector.state_bytes() + self.rates.state_bytes() + self.decider.state_bytes()
+        return (
+            self.detector.state_bytes()
+            + self.rates.state_bytes()
+            + self.decider.state_bytes()
+            + self.calibrator.state_bytes()
+        )
 
     # -- the stage contract --------------------------------------------------------------
     def process(self, item: MetricBatch) -> list[Anomaly]:
@@ -136,6 +150,7 @@ class DetectStage:
             self._counter_arr = np.asarray(self._counter, dtype=bool)
             self._bad_arr = np.asarray(self._bad, dtype=np.int64)
             self._resolution_arr = np.asarray(self._resolution, dtype=np.float64)
+            self._group_arr = np.asarray(self._group, dtype=np.int64)
         counter = self._counter_arr[ids]
         floor = self._resolution_arr[ids]  # the pack's smallest change worth attention
         if counter.any():
@@ -156,13 +171,12 @@ class DetectStage:
         z = self.detector.update(ids, values, t, floor)
         bad = self._bad_arr[ids]
         directed = np.where(bad == 0, np.abs(z), np.maximum(z * bad, 0.0))
-        scores = self.calibrator.transform(directed)
+        groups = self._group_arr[ids]
+        scores = self.calibrator.transform(groups, directed)
         opened, closed = self.decider.update(ids, np.where(warm, scores, 0.0), t)
         # calibration learns what normal looks like: not from series in an episode
-        normal = z[warm & ~self.decider.is_active(ids).astype(bool)]
-        if normal.size > self.calibration_sample:  # a strided sample estimates it as well
-            normal = normal[:: normal.size // self.calibration_sample + 1]
-        self.calibrator.learn(normal)
+        normal = warm & ~self.decider.is_active(ids).astype(bool)
+        self.calibrator.learn(groups[normal], z[normal])
         if opened.size == 0 and closed.size == 0:
             return []
         pos = {int(s): k for k, s in enumerate(ids.tolist())}
@@ -219,6 +233,7 @@ class DetectStage:
             "detector_params": self.detector.params(),
             "calibrator": self.calibrator.params(),
             "decider": self.decider.params(),
+            "calibration_groups": self.calibration_groups,
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -242,6 +257,7 @@ class DetectStage:
             self._ids, self._keys = {}, []
             self._counter, self._bad, self._role, self._unit = [], [], [], []
             self._resolution = []
+            self._group = []
             for r, m in keys:
                 self._series_id(r, m)
             self._counter_arr = np.zeros(0, dtype=bool)  # rebuilt on the next batch

@@ -3,9 +3,12 @@
 // Usage: java [jvm opts] -cp 'lib/*' OpenSearchLauncher.java path.home=<dir> [key=value ...]
 // Every argument is an OpenSearch setting (like -Ekey=value); the defaults below give a
 // single-node cluster on 127.0.0.1:9200 (HTTP) / 9300 (transport), no security plugin.
-// The modules a stock distribution ships as separate plugins are loaded from the classpath.
+// The modules a stock distribution ships as separate plugins are loaded from the classpath,
+// and so are the plugins named (comma-separated class names) in -Dforeshock.opensearch.plugins,
+// e.g. org.opensearch.security.OpenSearchSecurityPlugin for the secure node.
 // Runs until killed (SIGTERM/SIGINT): a shutdown hook closes the node.
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
@@ -46,10 +49,13 @@ public class OpenSearchLauncher {
                 .put("network.host", "127.0.0.1")
                 .put("http.port", "9200")
                 .put("transport.port", "9300")
-                .put("http.type", "netty4")
-                .put("transport.type", "netty4")
                 .put("cluster.routing.allocation.disk.threshold_enabled", "false")
                 .put("action.auto_create_index", "true");
+        String extra = System.getProperty("foreshock.opensearch.plugins", "");
+        if (extra.isBlank()) {
+            // With a security plugin, its own secure transports are the defaults instead.
+            b.put("http.type", "netty4").put("transport.type", "netty4");
+        }
         for (String arg : args) {
             int eq = arg.indexOf('=');
             if (eq <= 0) {
@@ -63,7 +69,13 @@ public class OpenSearchLauncher {
         }
         Environment env = InternalSettingsPreparer.prepareEnvironment(
                 settings, Map.of(), null, () -> settings.get("node.name"));
-        Node node = new LocalNode(env, MODULES);
+        List<Class<? extends Plugin>> plugins = new ArrayList<>(MODULES);
+        for (String name : extra.split(",")) {
+            if (!name.isBlank()) {
+                plugins.add(Class.forName(name.strip()).asSubclass(Plugin.class));
+            }
+        }
+        Node node = new LocalNode(env, plugins);
 
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -40,16 +40,17 @@ import orjson
 
 from foreshock.pipelines.assembly import load_settings_packs
 from foreshock.pipelines.backends import open_graph, open_store
+from foreshock.pipelines.kafka.connection import KafkaConnection
 from foreshock.pipelines.kafka.state_topic import ensure_state_topic, load_latest
 from foreshock.pipelines.kafka.topics import TopicNames, ensure_topics
 from foreshock.pipelines.kafka.wire import Message, decode, encode
+from foreshock.pipelines.partitioning import partition_of
 from foreshock.pipelines.runtimes.distributed.drivers import (
     Out,
     PartitionCorrelator,
     PartitionDetector,
     PartitionPager,
     components,
-    partition_of,
 )
 from foreshock.pipelines.runtimes.home import HomeLock
 from foreshock.pipelines.runtimes.outputs import Outputs
@@ -75,11 +76,13 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
     """Build the Faust app (agents, topics, tables) for one deployment."""
     names = TopicNames(settings.kafka_topic_prefix)
     n = settings.kafka_partitions
-    ensure_topics(settings.kafka_bootstrap, names, n)
+    conn = KafkaConnection.from_settings(settings)
+    ensure_topics(conn, names, n)  # Kafka unreachable, or refusing us: one line, before Faust
     home.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         f"{settings.kafka_topic_prefix}-worker",
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=conn.faust_credentials(),  # TLS / SASL as the settings say
         store="memory://",  # no Faust tables: state goes to our compacted state topic
         topic_partitions=n,
         topic_replication_factor=1,
@@ -104,11 +107,11 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
     t_dlq = app.topic(names.dead_letters, partitions=n)
     t_control = app.topic(names.control, partitions=n)
     state_name = f"{settings.kafka_topic_prefix}.state"
-    ensure_state_topic(settings.kafka_bootstrap, state_name, n)
+    ensure_state_topic(conn, state_name, n)
     t_state = app.topic(state_name, partitions=n)
 
     def load_state(stage: str, p: int) -> bytes | None:
-        return load_latest(settings.kafka_bootstrap, state_name, p, f"{stage}:{p}".encode())
+        return load_latest(conn, state_name, p, f"{stage}:{p}".encode())
 
     async def save_state(stage: str, p: int, value: bytes) -> None:
         fut = await t_state.send(key=f"{stage}:{p}".encode(), value=value, partition=p)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import orjson
 
+from foreshock.pipelines.kafka.connection import KafkaConnection
 from foreshock.pipelines.kafka.topics import TopicNames
 from foreshock.pipelines.kafka.wire import decode
 from foreshock.pipelines.settings import Settings
@@ -68,13 +69,14 @@ def observe(settings: Settings, run: str | None = None, timeout: float = 5.0) ->
 
     names = TopicNames(settings.kafka_topic_prefix)
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": f"observer-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "log_level": 2,
-        }
+        KafkaConnection.from_settings(settings).config(
+            {
+                "group.id": f"observer-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "log_level": 2,
+            }
+        )
     )
     consumer.subscribe(
         [names.incidents, names.reports, names.alerts, names.dead_letters, names.control]

@@ -27,8 +27,6 @@ Examples
 >>> from foreshock.schemas.topology import Topology
 >>> topo = Topology.model_validate({"nodes": [{"id": "a"}, {"id": "b"}],
 ...                                 "edges": [{"from": "a", "to": "b"}]})
->>> partition_of("a", 4) == partition_of("a", 4)
-True
 >>> components(topo)
 {'a': 'a', 'b': 'a'}
 """
@@ -36,7 +34,6 @@ True
 from __future__ import annotations
 
 import bisect
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,12 +62,6 @@ _KIND: dict[type, str] = {
     RootCauseReport: "report",
     AlertEvent: "alert",
 }
-
-
-def partition_of(key: str, partitions: int) -> int:
-    """Stable partition of a key (the same in every process, unlike ``hash``)."""
-    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % partitions
 
 
 def components(topology: Topology) -> dict[str, str]:

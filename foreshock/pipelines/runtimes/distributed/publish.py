@@ -25,9 +25,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from foreshock.pipelines.kafka.connection import KafkaConnection
 from foreshock.pipelines.kafka.topics import TopicNames, ensure_topics
 from foreshock.pipelines.kafka.wire import encode, encode_batch
-from foreshock.pipelines.runtimes.distributed.drivers import partition_of
+from foreshock.pipelines.partitioning import partition_of
 from foreshock.pipelines.runtimes.embedded import interleave
 from foreshock.pipelines.settings import Settings
 from foreshock.pipelines.sources.logs.tail import read_log_files
@@ -76,15 +77,10 @@ def publish_replay(
     records = read_log_files(logs) if logs else []
     names = TopicNames(settings.kafka_topic_prefix)
     n = settings.kafka_partitions
-    ensure_topics(settings.kafka_bootstrap, names, n)
+    conn = KafkaConnection.from_settings(settings)
+    ensure_topics(conn, names, n)
     run = run or uuid.uuid4().hex[:12]
-    producer = Producer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "linger.ms": 20,
-            "enable.idempotence": True,
-        }
-    )
+    producer = Producer(conn.config({"linger.ms": 20, "enable.idempotence": True}))
     errors: list[str] = []
 
     def on_delivery(err: object, _msg: object) -> None:

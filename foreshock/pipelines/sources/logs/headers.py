@@ -122,14 +122,23 @@ def _epoch(y: int, mo: int, d: int, clock: str, frac: str | None, tz: tzinfo) ->
     return round(ts + float(f"0.{frac}"), 6) if frac else ts
 
 
-def _zone(text: str | None, default: tzinfo) -> tzinfo:
+#: Epoch seconds of 9999-12-31 24:00 UTC: no later time is a date
+_MAX_EPOCH = 253_402_300_800.0
+
+
+def _zone(text: str | None, default: tzinfo) -> tzinfo | None:
+    """The zone a header names (``default`` if none); ``None`` for an offset that is not
+    one (a day or more: ``+99:00``)."""
     if not text or text.upper() in ("UTC", "GMT", "Z"):
         return UTC if text else default
     m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})?", text)
     if m is None:
         return default  # a zone abbreviation (CET, EST) is ambiguous
     sign = 1 if m.group(1) == "+" else -1
-    return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0)))
+    offset = timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+    if offset >= timedelta(hours=24):
+        return None
+    return timezone(sign * offset)
 
 
 def iso_epoch(
@@ -144,12 +153,15 @@ def iso_epoch(
     1795614768.5
     >>> iso_epoch("2026-02-30", "00:00:00", None, None, UTC) is None
     True
+    >>> iso_epoch("2026-11-25", "14:52:48", None, "+99:00", UTC) is None  # no such zone
+    True
     """
     if len(date) == 6:  # MariaDB's YYMMDD
         y, mo, d = 2000 + int(date[:2]), int(date[2:4]), int(date[4:])
     else:
         y, mo, d = int(date[:4]), int(date[5:7]), int(date[8:10])
-    return _epoch(y, mo, d, clock, frac, _zone(zone, tz))
+    zone_tz = _zone(zone, tz)
+    return None if zone_tz is None else _epoch(y, mo, d, clock, frac, zone_tz)
 
 
 # -------------------------------------------------------------------------- one-line parsers
@@ -172,10 +184,15 @@ def parse_redis(line: str, tz: tzinfo = UTC) -> Parsed | None:
     (1795615589.0, 'warning', 'Received SIGTERM scheduling shutdown...')
     >>> parse_redis("not redis") is None
     True
+    >>> parse_redis("12:signal-handler (" + "9" * 400 + ") no date is that late") is None
+    True
     """
     if (sig := _REDIS_SIGNAL.match(line)) is not None:
+        epoch = float(sig.group("ts"))
+        if epoch >= _MAX_EPOCH:  # inf for 309 digits or more
+            return None
         attrs = {"pid": sig.group("pid"), "role": "signal-handler"}
-        return Parsed(float(sig.group("ts")), "warning", sig.group("msg").strip(), attrs)
+        return Parsed(epoch, "warning", sig.group("msg").strip(), attrs)
     m = _REDIS.match(line)
     mon = _MONTHS.get(m.group("mon").lower()) if m else None
     if m is None or mon is None:

@@ -38,6 +38,12 @@ from typing import Any
 
 import orjson
 
+from foreshock.pipelines.kafka.connection import (
+    KafkaConnection,
+    admin_client,
+    check_kafka,
+    kafka_connection,
+)
 from foreshock.pipelines.kafka.topics import TopicNames
 from foreshock.pipelines.sinks.dead_letters import DeadLetterSink, JsonlDeadLetterSink
 from foreshock.pipelines.sources.logs.formats import FORMATS, LineParser
@@ -109,7 +115,9 @@ class KafkaLogSource:
     Parameters
     ----------
     bootstrap
-        Kafka bootstrap servers.
+        Kafka bootstrap servers (``host:port``, plain), or a
+        :class:`~foreshock.pipelines.kafka.connection.KafkaConnection` with TLS / SASL
+        (:meth:`~foreshock.pipelines.kafka.connection.KafkaConnection.from_settings`).
     prefix
         Topic prefix; the topic is ``f"{prefix}.logs"`` unless ``topic`` is given.
     topic
@@ -135,7 +143,7 @@ class KafkaLogSource:
 
     def __init__(
         self,
-        bootstrap: str,
+        bootstrap: str | KafkaConnection,
         prefix: str = "foreshock",
         topic: str | None = None,
         group: str | None = None,
@@ -144,7 +152,8 @@ class KafkaLogSource:
         clock: Callable[[], float] = time.time,
         config: Mapping[str, Any] | None = None,
     ) -> None:
-        self.bootstrap = bootstrap
+        self.connection = kafka_connection(bootstrap)
+        self.bootstrap = self.connection.bootstrap
         self.prefix = prefix
         self.topic = topic or TopicNames(prefix).logs
         self.group = group or f"{prefix}-logs"
@@ -160,14 +169,15 @@ class KafkaLogSource:
             from confluent_kafka import Consumer
 
             self._consumer = Consumer(
-                {
-                    "bootstrap.servers": self.bootstrap,
-                    "group.id": self.group,
-                    "auto.offset.reset": "earliest",
-                    "enable.auto.commit": True,
-                    "log_level": 2,
-                    **self.config,
-                }
+                self.connection.config(
+                    {
+                        "group.id": self.group,
+                        "auto.offset.reset": "earliest",
+                        "enable.auto.commit": True,
+                        "log_level": 2,
+                        **self.config,
+                    }
+                )
             )
             self._consumer.subscribe([self.topic])
         return self._consumer
@@ -221,17 +231,19 @@ class KafkaLogSource:
 
 
 def ensure_log_topic(
-    bootstrap: str, topic: str, partitions: int = 1, timeout: float = 30.0
+    bootstrap: str | KafkaConnection, topic: str, partitions: int = 1, timeout: float = 30.0
 ) -> None:
-    """Create ``topic`` unless it exists (:class:`ConfigError` if Kafka does not answer)."""
+    """Create ``topic`` unless it exists (:class:`ConfigError` if Kafka does not answer,
+    refuses the credentials or shows an untrusted certificate)."""
     from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient
     from confluent_kafka.cimpl import NewTopic
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 10000})
+    conn = kafka_connection(bootstrap)
+    errors: list[Any] = []
+    admin = admin_client(conn, errors)
+    if topic in check_kafka(admin, conn, errors, timeout).topics:
+        return
     try:
-        if topic in admin.list_topics(timeout=timeout).topics:
-            return
         fut = admin.create_topics(
             [NewTopic(topic, num_partitions=partitions, replication_factor=1)],
             operation_timeout=timeout,
@@ -239,11 +251,11 @@ def ensure_log_topic(
         fut.result()
     except KafkaException as exc:
         if "TOPIC_ALREADY_EXISTS" not in str(exc):
-            raise ConfigError(f"Kafka at {bootstrap}: cannot create {topic}: {exc}") from None
+            raise ConfigError(f"Kafka at {conn.where}: cannot create {topic}: {exc}") from None
 
 
 def publish_log_lines(
-    bootstrap: str,
+    bootstrap: str | KafkaConnection,
     topic: str,
     messages: Iterable[LogMessage | bytes],
     timeout: float = 30.0,
@@ -253,12 +265,13 @@ def publish_log_lines(
     from confluent_kafka import Producer
 
     producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "linger.ms": 5,
-            "enable.idempotence": True,
-            "client.id": f"foreshock-logs-{uuid.uuid4().hex[:6]}",
-        }
+        kafka_connection(bootstrap).config(
+            {
+                "linger.ms": 5,
+                "enable.idempotence": True,
+                "client.id": f"foreshock-logs-{uuid.uuid4().hex[:6]}",
+            }
+        )
     )
     errors: list[str] = []
     sent = 0

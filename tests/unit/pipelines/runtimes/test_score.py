@@ -252,3 +252,45 @@ def test_score_csv_rejects_a_header_without_timestamp_or_value(
     with pytest.raises(SchemaError, match=f"missing {missing}"):
         score_csv(path, tmp_path / "out.csv", "fleet")
     assert not (tmp_path / "out.csv").exists()
+
+
+def _numbered(path: Path, n: int) -> None:
+    ts, vs = _series(n=n, spike_at=n - 20)
+    _write(
+        path, ["timestamp", "value"], [[f"{t:.0f}", f"{v}"] for t, v in zip(ts, vs, strict=True)]
+    )
+
+
+def test_score_csv_streams_in_chunks_and_can_score_a_file_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import foreshock.pipelines.runtimes.score as score_module
+
+    _numbered(tmp_path / "in.csv", 700)
+    assert score_csv(tmp_path / "in.csv", tmp_path / "whole.csv") == 700
+    monkeypatch.setattr(score_module, "CHUNK_ROWS", 50)  # 14 chunks
+    assert score_csv(tmp_path / "in.csv", tmp_path / "chunked.csv") == 700
+    expected = (tmp_path / "whole.csv").read_bytes()
+    assert (tmp_path / "chunked.csv").read_bytes() == expected
+    assert score_csv(tmp_path / "in.csv", tmp_path / "in.csv") == 700  # input = output
+    assert (tmp_path / "in.csv").read_bytes() == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chunked.csv", "in.csv", "whole.csv"]
+
+
+def test_score_csv_failing_half_way_leaves_the_output_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import foreshock.pipelines.runtimes.score as score_module
+
+    monkeypatch.setattr(score_module, "CHUNK_ROWS", 50)
+    _numbered(tmp_path / "in.csv", 2000)  # 60 kB: decoded in several reads
+    with (tmp_path / "in.csv").open("ab") as f:
+        f.write(b"1600099999,\xff\xfe\n")  # not UTF-8, well after the first chunks
+    with pytest.raises(UnicodeDecodeError):
+        score_csv(tmp_path / "in.csv", tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+    (tmp_path / "out.csv").write_text("before\n")
+    with pytest.raises(UnicodeDecodeError):
+        score_csv(tmp_path / "in.csv", tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_text() == "before\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
