@@ -13,7 +13,8 @@ anomalies partition. So every mode honours the same settings:
 
 The chain, in order: forecast (shares metric batches with the next stages) → logs (log
 records → rate batches and never-seen-template anomalies; inert when no log record
-arrives) → detect (metric batches → anomalies) ‖ correlate (anomalies → incidents, on the
+arrives) → detect (metric batches → anomalies) ‖ order (anomalies in one canonical
+event-time order, whatever produced them) → correlate (anomalies → incidents, on the
 graph) → enrich (incidents → reports) → alert (incidents → pages).
 
 Examples
@@ -23,8 +24,8 @@ Examples
 >>> from foreshock.schemas.topology import Topology
 >>> topo = Topology.model_validate({"nodes": [{"id": "redis-cache", "kind": "redis"}]})
 >>> asm = assemble(Settings.load(env={}, config=None), topo, NetworkXGraph(topo))
->>> [type(stage).__name__ for stage, _ in asm.chain.links]
-['ForecastStage', 'LogStage', 'DetectStage', 'CorrelateStage', 'EnrichStage', 'AlertStage']
+>>> print(" → ".join(type(stage).__name__[:-5] for stage, _ in asm.chain.links))
+Forecast → Log → Detect → Order → Correlate → Enrich → Alert
 >>> settings = Settings.load(env={"FORESHOCK_FORECAST": "false",
 ...                               "FORESHOCK_DETECTOR": "loda"}, config=None)
 >>> asm = assemble(settings, topo, NetworkXGraph(topo))
@@ -50,6 +51,7 @@ from foreshock.pipelines.stages.detect import DetectStage
 from foreshock.pipelines.stages.enrich import EnrichStage
 from foreshock.pipelines.stages.forecast import ForecastStage
 from foreshock.pipelines.stages.logs import LogStage
+from foreshock.pipelines.stages.order import OrderStage
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.incident import Incident
 from foreshock.schemas.logs import LogRecord
@@ -114,8 +116,9 @@ class Detection:
 
 @dataclass
 class Correlation:
-    """The correlation half: correlate → enrich → alert."""
+    """The correlation half: order → correlate → enrich → alert."""
 
+    order: OrderStage
     correlate: CorrelateStage
     enrich: EnrichStage
     alerting: AlertStage
@@ -124,6 +127,7 @@ class Correlation:
     def chain(self) -> Chain:
         return Chain(
             [
+                (self.order, (Anomaly,)),
                 (self.correlate, (Anomaly,)),
                 (self.enrich, (Incident,)),
                 (self.alerting, (Incident,)),
@@ -136,10 +140,15 @@ class Correlation:
 
     def state_dict(self) -> dict[str, Any]:
         """Every stage's state (plain data)."""
-        return {"correlate": self.correlate.state_dict(), "alerting": self.alerting.state_dict()}
+        return {
+            "order": self.order.state_dict(),
+            "correlate": self.correlate.state_dict(),
+            "alerting": self.alerting.state_dict(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Replace every stage's state by one from :meth:`state_dict`."""
+        self.order.load_state_dict(state.get("order", {"pending": []}))
         self.correlate.load_state_dict(state["correlate"])
         self.alerting.load_state_dict(state["alerting"])
 
@@ -178,6 +187,7 @@ def detection(settings: Settings, kinds: Mapping[str, str], packs: PackIndex) ->
 def correlation(settings: Settings, graph: GraphBackend, packs: PackIndex) -> Correlation:
     """The correlation stages on ``graph``."""
     return Correlation(
+        order=OrderStage(),
         correlate=CorrelateStage(graph, packs),
         enrich=EnrichStage(OfflineNarrator(packs.packs)),
         alerting=AlertStage(),

@@ -14,8 +14,9 @@ embedded runtime), and make that safe:
   every record has an identity.
 - **Deterministic.** The correlator buffers anomalies from every detect partition and
   applies them in event-time order, up to the watermark (the oldest tick all detect
-  partitions have reported), in the same canonical order as the embedded runtime, so both
-  runtimes find the same incidents.
+  partitions have reported); the chain's order stage
+  (:mod:`foreshock.pipelines.stages.order`) then applies the anomalies of each instant in
+  the canonical order every runtime uses, so all runtimes find the same incidents.
 - **State is data.** A snapshot is the driver's offset and its stages' state as plain data
   (:mod:`foreshock.schemas.state`: versioned, checksummed, keyed by the ``state_key``
   setting, never unpickled); one that cannot be used (foreign, tampered, another version
@@ -44,6 +45,7 @@ from foreshock.pipelines.assembly import correlation, detection
 from foreshock.pipelines.chain import Tick
 from foreshock.pipelines.kafka.wire import Message
 from foreshock.pipelines.settings import Settings
+from foreshock.pipelines.stages.order import canonical_key
 from foreshock.schemas.alert import AlertEvent
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.errors import SnapshotError
@@ -213,10 +215,7 @@ class PartitionCorrelator:
         c = self.clock
         while c.pending and c.pending[0] <= wm:
             t = c.pending.pop(0)
-            ready = sorted(
-                (a for a in self.buffer if a.detected_at <= t),
-                key=lambda a: (a.detected_at, a.resource, a.metric, a.state),
-            )
+            ready = sorted((a for a in self.buffer if a.detected_at <= t), key=canonical_key)
             if ready:
                 taken = {id(a) for a in ready}
                 self.buffer = [a for a in self.buffer if id(a) not in taken]
