@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from foreshock.cli.common import console, print_json
+from foreshock.cli.common import console, err, print_json
 
 bench_app = typer.Typer(
     help="Benchmarks (speed and memory are measured here, not in tests).", no_args_is_help=True
@@ -51,6 +52,56 @@ def bench_forecast(
 
     res = run_forecast_bench(series=series)
     print_json(res) if as_json else console.print_json(data=res)
+
+
+@bench_app.command("replay")
+def bench_replay(
+    hours: Annotated[
+        str, typer.Option(help="Replay lengths in simulated hours, comma-separated.")
+    ] = "51,254",
+    workdir: Annotated[
+        Path | None, typer.Option(help="Where replays and homes go (default: a temp dir).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """CPU time and peak memory of `foreshock run --replay` on quiet replays of each length,
+    each run in a child process; the ratio says whether cost grows with the rows (1.0) or
+    faster. 51 h is ~1M rows, 254 h ~5M (about 10 minutes in all on one core).
+
+    Example:  foreshock bench replay --hours 51,254
+    """
+    import tempfile
+
+    from foreshock.bench.replay import run_replay_bench
+
+    try:
+        lengths = [float(h) for h in hours.split(",") if h.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"not a list of hours: {hours!r}", param_hint="--hours") from None
+    if len(lengths) < 2 or min(lengths) <= 0:
+        raise typer.BadParameter("give two lengths or more, each > 0", param_hint="--hours")
+    with tempfile.TemporaryDirectory(prefix="foreshock-bench-") as tmp:
+        res = run_replay_bench(
+            lengths, workdir or Path(tmp), progress=None if as_json else err.print
+        )
+    if as_json:
+        print_json(res)
+        return
+    from rich.table import Table
+
+    t = Table(title="bench replay: foreshock run --replay, quiet simulated fleet")
+    for c in ("hours", "rows", "CPU s (user + sys)", "peak RSS MB", "CPU µs/row"):
+        t.add_column(c, justify="right")
+    for r in res["runs"]:
+        t.add_row(
+            f"{r['hours']:g}",
+            f"{r['rows']:,}",
+            f"{r['cpu_s']:.1f}",
+            f"{r['peak_rss_mb']:.0f}",
+            f"{1e6 * r['cpu_s'] / r['rows']:.1f}",
+        )
+    console.print(t)
+    console.print(f"CPU ratio, longest / (rows × shortest): [b]{res['ratio']:.2f}[/b]")
 
 
 @bench_app.command("kafka")

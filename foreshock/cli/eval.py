@@ -207,12 +207,24 @@ def forecast_accuracy(
     data: Annotated[Path, typer.Option(help="NAB corpus folder (data/ and labels/ inside).")],
     category: Annotated[str, typer.Option(help="NAB category.")] = "realAWSCloudwatch",
     origins: Annotated[int, typer.Option(help="Rolling origins per series (one day apart).")] = 3,
+    history: Annotated[
+        int | None,
+        typer.Option(
+            min=24, help="Points before each origin trained on (default: all; 576 = 2 days)."
+        ),
+    ] = None,
+    fit_points: Annotated[
+        int | None,
+        typer.Option(min=24, help="Fit at most this many points: coarser means (the stage: 144)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Forecast accuracy (MASE, sMAPE) of each candidate model and of the per-series
     selection, rolling origin, horizon one day of points.
 
     Example:  foreshock eval forecast --data ../shared/data/nab-dev
+    As the forecast stage sees a series (two days of history, 144 points fitted):
+    foreshock eval forecast --data ../shared/data/nab-dev --history 576 --fit-points 144
     """
     from rich.progress import Progress
 
@@ -225,6 +237,8 @@ def forecast_accuracy(
             category=category,
             origins=origins,
             progress=lambda d, t: prog.update(task, completed=d, total=t),
+            history_points=history,
+            fit_points=fit_points,
         )
     if as_json:
         sys.stdout.write(json.dumps(result.to_dict(), indent=2, default=str) + "\n")

@@ -3,7 +3,11 @@
 For every file of one category, the last ``origins`` origins (one horizon apart) cut the
 series; each candidate is fitted on the data before the origin and forecasts the next
 ``horizon_points`` points (one day at 5 minutes), scored by MASE (scale: in-sample
-seasonal-naive MAE of the training part) and sMAPE. The **selection** is decided only on
+seasonal-naive MAE of the training part) and sMAPE. With ``history_points`` only that
+many points before each origin are the training part (the forecast stage keeps two days),
+and with ``fit_points`` the models fit at most that many of them, as the stage does
+(:func:`~foreshock.detectors.forecasters.grid.coarsen`); the scale stays that of the
+training part at its own step, so the scores compare. The **selection** is decided only on
 the data before each origin, by :func:`~foreshock.detectors.forecasters.selection.select_model`'s
 own rolling-origin backtest inside that training part, and scored the same way. Scores
 are averaged over the origins of a file, then the mean and median over files are
@@ -38,6 +42,7 @@ import numpy as np
 from rich.table import Table
 
 from foreshock.detectors.forecasters.base import FloatArray
+from foreshock.detectors.forecasters.grid import coarsen
 from foreshock.detectors.forecasters.selection import (
     MIN_TRAIN_POINTS,
     fit_predict,
@@ -127,6 +132,8 @@ def evaluate_forecasts(
     spacing: int | None = None,
     ensemble: int = 2,
     always_combine: bool = False,
+    history_points: int | None = None,
+    fit_points: int | None = None,
 ) -> ForecastEvalResult:
     """Rolling-origin accuracy of each candidate and of the selection on one category.
 
@@ -146,6 +153,11 @@ def evaluate_forecasts(
         Called as ``progress(files_done, files_total)``.
     folds, spacing, ensemble, always_combine
         Passed to :func:`~foreshock.detectors.forecasters.selection.select_model`.
+    history_points
+        Points before each origin that are trained on (``None``: all of them).
+    fit_points
+        At most this many points are fitted: coarser means of the training part
+        (``None``: every point).
     """
     files = [f for f in load_corpus(data_dir) if f.name.startswith(category.rstrip("/") + "/")]
     result = ForecastEvalResult(category, horizon_points, origins, [*candidates, SELECTION])
@@ -153,7 +165,13 @@ def evaluate_forecasts(
         t = np.asarray(f.timestamps, dtype=np.float64)
         y = np.asarray(f.values, dtype=np.float64)
         scores, choices = _score_file(
-            t, y, candidates, horizon_points, origins, (folds, spacing, ensemble, always_combine)
+            t,
+            y,
+            candidates,
+            horizon_points,
+            origins,
+            (folds, spacing, ensemble, always_combine),
+            (history_points, fit_points),
         )
         if scores:
             result.per_series[f.name] = scores
@@ -170,6 +188,7 @@ def _score_file(
     horizon: int,
     origins: int,
     selection: tuple[int, int | None, int, bool],
+    window: tuple[int | None, int | None] = (None, None),
 ) -> tuple[dict[str, dict[str, float]], list[str]]:
     per: dict[str, dict[str, list[float]]] = {
         m: {k: [] for k in _METRICS} for m in [*candidates, SELECTION]
@@ -180,18 +199,31 @@ def _score_file(
         if o < MIN_TRAIN_POINTS:
             break
         tt, yy, t_test, actual = t[:o], y[:o], t[o : o + horizon], y[o : o + horizon]
+        history, fit = window
+        if history is not None:
+            tt, yy = tt[-history:], yy[-history:]
         scale = mase_scale(tt, yy)
+        # with ``fit``, the same day is forecast from fewer, coarser points
+        ft, fy = (tt, yy) if fit is None else coarsen(tt, yy, fit)
         points: dict[str, FloatArray] = {}
         for name in candidates:
-            points[name] = fit_predict(name, tt, yy, t_test).point
+            points[name] = fit_predict(name, ft, fy, t_test).point
         folds, spacing, ensemble, always = selection
         sel = select_model(
-            tt, yy, candidates, horizon, folds, spacing, ensemble, always_combine=always
+            tt,
+            yy,
+            candidates,
+            horizon,
+            folds,
+            spacing,
+            ensemble,
+            always_combine=always,
+            fit_points=fit,
         )
         if sel.since is None:  # the members' forecasts are the ones just scored
             points[SELECTION] = np.mean([points[m] for m in sel.members], axis=0)
         else:  # a recent level shift: the selection fits the new regime only
-            points[SELECTION] = predict_selection(sel, tt, yy, t_test).point
+            points[SELECTION] = predict_selection(sel, tt, yy, t_test, fit_points=fit).point
         choices.append(sel.model)
         for name, pred in points.items():
             per[name]["mase"].append(mase(actual, pred, scale))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from foreshock.schemas.errors import SchemaError
 
@@ -47,6 +47,14 @@ class MetricBatch(BaseModel):
     resources: list[str]
     metrics: list[str]
     values: list[float]
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _null_is_missing(cls, values: object) -> object:
+        # JSON has no NaN: a batch written as JSON carries a missing value as null
+        if isinstance(values, list) and None in values:
+            return [math.nan if v is None else v for v in values]
+        return values
 
     @model_validator(mode="after")
     def _same_length(self) -> MetricBatch:

@@ -5,7 +5,11 @@ apart, ``horizon // folds`` by default, so the backtest covers a bit less than t
 horizons), fits every candidate on the data before each origin, forecasts the next
 ``horizon`` points and scores them by MASE: mean absolute error over the in-sample MAE
 of the seasonal-naive forecast of the training part (the naive one when the history
-holds less than two days). The lowest mean MASE wins. With ``ensemble=2`` the mean of
+holds less than two days). The lowest mean MASE wins. On a history shorter than two
+horizons the backtest horizon is half of it (less 20 points) and the default spacing a
+third of that, so a short history is scored on ``folds`` origins too, not on the one or
+two that fit at a full horizon's spacing (which also made a refit's cost jump as the
+history grew). With ``ensemble=2`` the mean of
 the two best models' forecasts is one more candidate, scored on the same folds (forecast
 combination is the most reliable way to beat the single best backtested model, whose
 choice is noisy on three folds). A history too short for one fold falls back to the
@@ -49,6 +53,8 @@ from foreshock.detectors.forecasters.grid import (
     DAY_S,
     RegularSeries,
     clean,
+    coarsen,
+    coarsen_factor,
     median_step,
     season_length,
 )
@@ -204,6 +210,7 @@ def select_model(
     ensemble: int = 2,
     always_combine: bool = False,
     shift_check: bool = True,
+    fit_points: int | None = None,
 ) -> Selection:
     """The candidate with the lowest mean backtest MASE over rolling origins.
 
@@ -218,7 +225,8 @@ def select_model(
     folds
         Origins backtested (the latest ones).
     spacing
-        Points between origins (default ``max(1, horizon // folds)``).
+        Points between origins (default ``max(1, h // folds)``, ``h`` the backtest
+        horizon: ``horizon``, or half of the history less 20 points when that is shorter).
     ensemble
         When >= 2, the mean forecast of the best ``ensemble`` models is a candidate too.
     always_combine
@@ -228,6 +236,10 @@ def select_model(
         (:func:`~foreshock.detectors.forecasters.regime.recent_shift`); after one, select on the
         points since the shift only (``since`` in the result), and while they are too
         few to backtest, choose the naive forecast of the new level.
+    fit_points
+        Backtest on at most this many points: blocks of consecutive points
+        (:func:`~foreshock.detectors.forecasters.grid.coarsen`), ``horizon`` and
+        ``spacing`` in their coarser steps. The shift check sees every point.
     """
     if not candidates:
         raise ValueError("no candidate model")
@@ -245,12 +257,18 @@ def select_model(
                 ensemble,
                 always_combine,
                 shift_check=False,
+                fit_points=fit_points,
             )
             model = tail.model if tail.error is not None else NAIVE
             return replace(tail, model=model, since=float(t[start]))
+    if fit_points is not None:
+        k = coarsen_factor(t.size, fit_points)
+        t, y = coarsen(t, y, fit_points)
+        horizon = -(-horizon // k)
+        spacing = None if spacing is None else max(1, spacing // k)
     n = t.size
-    step = spacing if spacing is not None else max(1, horizon // folds)
     horizon = min(horizon, max(1, (n - MIN_TRAIN_POINTS) // 2))
+    step = spacing if spacing is not None else max(1, horizon // folds)
     origins = [n - horizon - k * step for k in range(folds)]
     origins = [o for o in origins if o >= MIN_TRAIN_POINTS]
     if not origins:
@@ -300,10 +318,25 @@ def _regime_start(t: FloatArray, y: FloatArray) -> int | None:
 
 
 def predict_selection(
-    selection: Selection, t: FloatArray, y: FloatArray, t_future: FloatArray, floor: bool = True
+    selection: Selection,
+    t: FloatArray,
+    y: FloatArray,
+    t_future: FloatArray,
+    floor: bool = True,
+    fit_points: int | None = None,
 ) -> Prediction:
-    """The selected model fitted on ``(t, y)`` (from ``selection.since``), at ``t_future``."""
-    return fit_predict(selection.model, t, y, t_future, since=selection.since, floor=floor)
+    """The selected model fitted on ``(t, y)`` (from ``selection.since``), at ``t_future``.
+
+    With ``fit_points``, on at most that many points (blocks of consecutive ones).
+    """
+    if fit_points is None:
+        return fit_predict(selection.model, t, y, t_future, since=selection.since, floor=floor)
+    t, y = clean(t, y)
+    if selection.since is not None:
+        keep = t >= selection.since
+        t, y = t[keep], y[keep]
+    t, y = coarsen(t, y, fit_points)
+    return fit_predict(selection.model, t, y, t_future, floor=floor)
 
 
 def forecast_series(
@@ -317,19 +350,22 @@ def forecast_series(
     candidates: Sequence[str] = DEFAULT_CANDIDATES,
     made_at: float | None = None,
     folds: int = 3,
+    fit_points: int | None = None,
 ) -> Forecast:
     """Select a model for one series, refit it on all data and forecast ``horizon_s``.
 
     The forecast grid is the series' median step from the last observation up to
     ``horizon_s`` later; exhaustion quantiles are filled when ``limit`` is given.
-    ``made_at`` defaults to the last timestamp.
+    ``made_at`` defaults to the last timestamp. With ``fit_points``, the models fit at
+    most that many points (blocks of consecutive ones, see :func:`select_model`); the
+    grid keeps the series' step.
     """
     t, y = clean(t, y)
     step = median_step(t)
     n_steps = max(1, int(np.floor(horizon_s / step + 1e-9)))
     grid = t[-1] + step * np.arange(1, n_steps + 1, dtype=np.float64)
-    selection = select_model(t, y, candidates, horizon=n_steps, folds=folds)
-    pred = predict_selection(selection, t, y, grid, floor=False)
+    selection = select_model(t, y, candidates, horizon=n_steps, folds=folds, fit_points=fit_points)
+    pred = predict_selection(selection, t, y, grid, floor=False, fit_points=fit_points)
     # crossing times from the unfloored paths (a free-space forecast crosses zero between
     # two grid points); the forecast shown is floored like every other
     ex = time_to_exhaustion(grid, pred, limit, danger) if limit is not None else None

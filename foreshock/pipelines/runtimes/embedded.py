@@ -44,6 +44,7 @@ from foreshock.schemas.incident import Incident
 from foreshock.schemas.logs import LogRecord
 from foreshock.schemas.metrics import MetricBatch
 from foreshock.schemas.report import RootCauseReport
+from foreshock.schemas.urls import mask_url
 
 
 @dataclass
@@ -154,6 +155,17 @@ def incident_json(i: Incident) -> dict[str, Any]:
     }
 
 
+def opensearch_label(settings: Settings) -> str:
+    """Where a run's reports go, as printed: the URL without its password.
+
+    >>> s = Settings(store_backend="opensearch", opensearch_url="https://u:pw@os:9200")
+    >>> opensearch_label(s)
+    'OpenSearch https://u:****@os:9200 (indices foreshock-*)'
+    """
+    url = mask_url(settings.opensearch_url)
+    return f"OpenSearch {url} (indices {settings.opensearch_index_prefix}-*)"
+
+
 def interleave(
     batches: Iterable[MetricBatch], records: Sequence[LogRecord]
 ) -> Iterator[MetricBatch | LogRecord]:
@@ -230,9 +242,7 @@ def _run(
         dead.send(letter)
     result.dead_letters = dead.counts()
     if settings.store_backend == "opensearch":
-        result.store_label = (
-            f"OpenSearch {settings.opensearch_url} (indices {settings.opensearch_index_prefix}-*)"
-        )
+        result.store_label = opensearch_label(settings)
     packs = load_settings_packs(settings)
     opened = open_graph(settings, rep.topology)
     outputs = Outputs(

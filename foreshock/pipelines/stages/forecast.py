@@ -13,6 +13,13 @@ per sample (every ``refit_every`` seconds of event time per series), and emits:
   and alert path as every other anomaly. Hysteresis keeps it from flapping: it only
   clears once the median exhaustion is beyond ``clear_factor × alert_within`` (or gone)
   for ``clear_after`` consecutive refits.
+
+A refit fits at most ``fit_points`` points (144 by default): the 5-minute means while the
+history is 12 hours or less, then the medians of 2, 3, 4 of them
+(:func:`~foreshock.detectors.forecasters.grid.coarsen`: 20-minute blocks once two days are
+in); the level-shift check and the forecast grid keep the 5-minute points. A refit then
+costs about the same after 12 hours as after a week, and a long run's time grows in
+proportion to its length (issue 10: it grew with the history for two days).
 """
 
 from __future__ import annotations
@@ -82,6 +89,7 @@ class ForecastStage:
         clear_factor: float = 1.5,
         clear_after: int = 2,
         candidates: Sequence[str] | None = None,
+        fit_points: int = 144,
     ) -> None:
         self.kinds = dict(kinds)
         self.packs = packs or PackIndex(load_packs())
@@ -94,6 +102,7 @@ class ForecastStage:
         self.clear_factor = clear_factor
         self.clear_after = clear_after
         self.candidates = list(candidates) if candidates else None
+        self.fit_points = fit_points
         self._series: dict[tuple[str, str], _Series] = {}
         self._ignored: set[tuple[str, str]] = set()
         self._limit_index: dict[tuple[str, str], list[_Series]] = {}
@@ -180,6 +189,7 @@ class ForecastStage:
             danger=s.danger,
             candidates=self.candidates or DEFAULT_CANDIDATES,
             made_at=now,
+            fit_points=self.fit_points,  # a refit costs the same after a week as at 12 h
         )
 
     def _decide(self, s: _Series, fc: Forecast, now: float) -> list[Anomaly]:
@@ -251,6 +261,7 @@ class ForecastStage:
             "clear_factor": self.clear_factor,
             "clear_after": self.clear_after,
             "candidates": self.candidates,
+            "fit_points": self.fit_points,
         }
 
     def state_dict(self) -> dict[str, Any]:

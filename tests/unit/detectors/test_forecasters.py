@@ -171,6 +171,27 @@ def test_selection_on_too_short_history_falls_back_unscored() -> None:
     assert sel.model == "linear" and sel.error is None
 
 
+def test_a_history_shorter_than_two_horizons_is_backtested_on_three_origins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from foreshock.detectors.forecasters import selection
+
+    origins: list[int] = []
+    real = selection.point_forecast
+
+    def spy(name: str, t: FloatArray, *args: object, **kw: object) -> FloatArray:
+        origins.append(t.size)
+        return real(name, t, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(selection, "point_forecast", spy)
+    t = 300.0 * np.arange(144, dtype=np.float64)  # 12 hours of 5-minute points
+    y = 0.5 * np.arange(144.0) + np.sin(np.arange(144.0))
+    sel = select_model(t, y, ["linear"], horizon=288, ensemble=0)
+    # the backtest horizon is (144 - 20) // 2 = 62 points, origins a third of it apart; at a
+    # third of the full horizon (96) apart, only one origin fitted
+    assert origins == [82, 62, 42] and sel.error is not None
+
+
 def test_forecast_series_fills_the_record() -> None:
     t, y = _seasonal()
     f = forecast_series("host-1", "cpu", t, y, 6 * HOUR, 100.0, "growth", made_at=123.0)

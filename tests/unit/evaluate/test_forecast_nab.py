@@ -89,6 +89,38 @@ def test_selection_sees_only_data_before_the_origin(
     assert all(t_max <= last - H * STEP for t_max, _ in seen)
 
 
+def test_history_and_fit_points_cut_what_is_trained_on_as_the_stage_does(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fitted: list[tuple[int, float]] = []
+    selected: list[tuple[int, int, int | None]] = []
+    real_fit, real_select = forecast_nab.fit_predict, forecast_nab.select_model
+
+    def fit_spy(name: str, t: np.ndarray, *a: Any, **kw: Any) -> Any:
+        fitted.append((len(t), float(np.median(np.diff(t)))))
+        return real_fit(name, t, *a, **kw)
+
+    def select_spy(t: np.ndarray, y: np.ndarray, c: Any, h: int, *a: Any, **kw: Any) -> Any:
+        selected.append((len(t), h, kw.get("fit_points")))
+        return real_select(t, y, c, h, *a, **kw)
+
+    monkeypatch.setattr(forecast_nab, "fit_predict", fit_spy)
+    monkeypatch.setattr(forecast_nab, "select_model", select_spy)
+    names = ["seasonal_naive", "linear"]
+    r = evaluate_forecasts(corpus, "cat", names, H, origins=2, history_points=96)
+    assert set(fitted) == {(96, STEP)} and set(selected) == {(96, H, None)}
+    fitted.clear()
+    selected.clear()
+    coarse = evaluate_forecasts(corpus, "cat", names, H, 2, history_points=96, fit_points=48)
+    # the models fit 48 two-hour blocks; the selection gets the 96 points and coarsens
+    # them itself (its level-shift check sees every point)
+    assert set(fitted) == {(48, 2 * STEP)} and set(selected) == {(96, H, 48)}
+    # the ramp is as easy from two-hour blocks: still linear, still far better than naive
+    assert coarse.choices["cat/ramp.csv"] == ["linear"] * 2 == r.choices["cat/ramp.csv"]
+    ramp = coarse.per_series["cat/ramp.csv"]
+    assert ramp["linear"]["mase"] < 0.5 * ramp["seasonal_naive"]["mase"]
+
+
 def test_reports(corpus: Path) -> None:
     r = evaluate_forecasts(corpus, "cat", ["seasonal_naive", "linear"], horizon_points=H)
     d = r.to_dict()

@@ -76,3 +76,16 @@ def test_messages_of_any_shape_are_decoded_or_refused(
 def test_a_valid_message_round_trips() -> None:
     batch = MetricBatch(timestamp=1.0, resources=["a"], metrics=["m"], values=[2.0])
     assert decode(encode("batch", batch, "r")).record == batch
+
+
+def test_a_missing_value_crosses_the_wire_and_the_rest_of_its_batch_is_kept() -> None:
+    # JSON has no NaN: the encoder writes null, and the batch was refused whole on decode
+    batch = MetricBatch(
+        timestamp=1.0, resources=["a", "b"], metrics=["m", "m"], values=[float("nan"), 2.0]
+    )
+    raw = encode("batch", batch, "r")
+    assert b"null" in raw
+    out = decode(raw).record
+    assert isinstance(out, MetricBatch)
+    assert out.resources == ["a", "b"] and out.values[1] == 2.0
+    assert out.values[0] != out.values[0]  # NaN: a missing sample, skipped by every stage
