@@ -29,7 +29,7 @@ def test_each_length_is_simulated_run_in_a_child_and_measured(tmp_path: Path) ->
 
 
 def test_a_run_that_fails_says_why(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="no metrics.csv"):
+    with pytest.raises(RuntimeError, match=r"no metrics\.csv"):
         measure_run(tmp_path, tmp_path / "home")
 
 
