@@ -78,6 +78,10 @@ class BatchDetector(Protocol):
         """Which of ``ids`` have seen enough samples to be scored."""
         ...
 
+    def forget(self, ids: IntArray) -> None:
+        """Drop what was learned of series ``ids``: they warm up again (after a long gap)."""
+        ...
+
     def baseline(self, ids: IntArray, timestamp: float) -> FloatArray:
         """The value expected of series ``ids`` at ``timestamp`` (evidence in anomalies)."""
         ...

@@ -6,6 +6,19 @@ reset by a single dip), and its onset is the first sample of that run at or abov
 ``onset``. It closes after ``cool`` samples in a row below ``onset``. While an episode
 is open nothing is re-emitted: one anomaly per episode, not one per sample.
 
+The counts are in each series' own time base. A series' sampling step is learned from the
+gaps between its samples (a gap over :data:`GAP_STEPS` steps does not teach it), and a
+run must *span* ``persist_span`` seconds, ``cool`` likewise ``cool_span`` seconds: at a
+15-second scrape that is ``persist`` = 3 and ``cool`` = 8 samples (the counts are the
+ceilings), at a 5-minute step 2 samples each — a fault that lasts 10 minutes of a
+5-minute series is confirmed, where 3 samples would take 15. Until a series' step is known
+the ceilings apply. A series silent for ``relearn_after`` seconds and more than
+:data:`GAP_STEPS` of its steps is reported by :meth:`EpisodeDecider.arrive`, so that its
+baseline re-learns instead of calling the data after the gap anomalous. For its first
+``mature`` samples a series is *on probation*
+(:meth:`EpisodeDecider.on_probation`): its anomalies are recorded, but a baseline learned
+from a few dozen samples is no reason to page.
+
 Examples
 --------
 >>> import numpy as np
@@ -28,19 +41,37 @@ from typing import Any
 
 import numpy as np
 
-from foreshock.detectors.base import FloatArray, IntArray
+from foreshock.detectors.base import BoolArray, FloatArray, IntArray
+
+#: A gap between two samples longer than this many steps is a gap, not a step.
+GAP_STEPS = 12.0
 
 
 class EpisodeDecider:
     """Per-series episode state machine over calibrated scores in [0, 1]."""
 
     def __init__(
-        self, confirm: float = 0.9999, onset: float = 0.99, persist: int = 3, cool: int = 8
+        self,
+        confirm: float = 0.9999,
+        onset: float = 0.99,
+        persist: int = 3,
+        cool: int = 8,
+        persist_span: float = 30.0,
+        cool_span: float = 105.0,
+        relearn_after: float = 3600.0,
+        mature: int = 90,
     ) -> None:
         self.confirm = confirm
         self.onset = onset
         self.persist = persist
         self.cool = cool
+        self.persist_span = persist_span
+        self.cool_span = cool_span
+        self.relearn_after = relearn_after
+        self.mature = mature
+        self._seen = np.zeros(0)
+        self._last_t = np.zeros(0)
+        self._step = np.zeros(0)
         self._run = np.zeros(0)
         self._quiet = np.zeros(0)
         self._onset = np.zeros(0)
@@ -54,6 +85,9 @@ class EpisodeDecider:
         while cap <= max_id:
             cap *= 2
         g = cap - n
+        self._last_t = np.concatenate([self._last_t, np.full(g, np.nan)])
+        self._step = np.concatenate([self._step, np.full(g, np.nan)])
+        self._seen = np.concatenate([self._seen, np.zeros(g)])
         self._run = np.concatenate([self._run, np.zeros(g)])
         self._quiet = np.concatenate([self._quiet, np.zeros(g)])
         self._onset = np.concatenate([self._onset, np.full(g, np.nan)])
@@ -67,6 +101,7 @@ class EpisodeDecider:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty
         self._ensure(int(ids.max()))
+        persist, cool = self._needed(ids)
         hi = scores >= self.confirm
         elevated = scores >= self.onset
         run = self._run[ids]
@@ -76,8 +111,8 @@ class EpisodeDecider:
         onset = np.where(elevated & np.isnan(onset), timestamp, onset)
         onset = np.where(~elevated & (run == 0) & ~active, np.nan, onset)
         quiet = np.where(elevated, 0, self._quiet[ids] + 1)
-        opened = ~active & (run >= self.persist)
-        closed = active & (quiet >= self.cool)
+        opened = ~active & (run >= persist)
+        closed = active & (quiet >= cool)
         active = (active | opened) & ~closed
         run = np.where(closed, 0, run)
         self._run[ids] = run
@@ -86,6 +121,52 @@ class EpisodeDecider:
         self._active[ids] = active
         return ids[opened], ids[closed]
 
+    def arrive(self, ids: IntArray, timestamp: float) -> IntArray:
+        """Note a sample of each of ``ids`` at ``timestamp`` (learns their steps).
+
+        Returns the ids that come back after a long gap: over ``relearn_after`` seconds and
+        over :data:`GAP_STEPS` steps since their last sample. Call it before :meth:`update`
+        (without it, the ``persist``/``cool`` ceilings apply).
+
+        >>> d = EpisodeDecider(relearn_after=600.0)
+        >>> ids = np.array([0])
+        >>> [d.arrive(ids, t).tolist() for t in (0.0, 60.0, 120.0, 7320.0)]
+        [[], [], [], [0]]
+        >>> float(d.step_of(ids)[0])
+        60.0
+        """
+        if ids.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        self._ensure(int(ids.max()))
+        dt = timestamp - self._last_t[ids]
+        step = self._step[ids]
+        fresh = np.isnan(step) & (dt > 0)
+        usual = (dt > 0) & (dt <= GAP_STEPS * step)
+        gap = (dt > GAP_STEPS * step) & (dt > self.relearn_after)
+        self._step[ids] = np.where(fresh, dt, np.where(usual, step + 0.1 * (dt - step), step))
+        self._last_t[ids] = timestamp
+        self._seen[ids] += 1.0  # a gap re-learns the level, not whether the series is known
+        return ids[gap]
+
+    def on_probation(self, ids: IntArray) -> BoolArray:
+        """Which of ``ids`` have had fewer than ``mature`` samples since they appeared:
+        their anomalies are evidence, not yet a reason to page."""
+        return np.asarray(self._seen[ids] < self.mature, dtype=np.bool_)
+
+    def _needed(self, ids: IntArray) -> tuple[FloatArray, FloatArray]:
+        """The persist and cool counts of each series, in its own time base."""
+        step = self._step[ids]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            persist = np.minimum(self.persist, 1.0 + np.ceil(self.persist_span / step))
+            cool = np.minimum(self.cool, 1.0 + np.ceil(self.cool_span / step))
+        persist = np.where(np.isfinite(persist), persist, self.persist)
+        cool = np.where(np.isfinite(cool), cool, self.cool)
+        return persist, cool
+
+    def step_of(self, ids: IntArray) -> FloatArray:
+        """Each series' learned sampling step in seconds (NaN until two samples)."""
+        return np.asarray(self._step[ids], dtype=np.float64)
+
     def onset_of(self, ids: IntArray) -> FloatArray:
         return np.asarray(self._onset[ids], dtype=np.float64)
 
@@ -93,7 +174,15 @@ class EpisodeDecider:
         return np.asarray(self._active[ids], dtype=np.float64)
 
     def state_bytes(self) -> int:
-        return int(self._run.nbytes + self._quiet.nbytes + self._onset.nbytes + self._active.nbytes)
+        return int(
+            self._run.nbytes
+            + self._quiet.nbytes
+            + self._onset.nbytes
+            + self._active.nbytes
+            + self._last_t.nbytes
+            + self._step.nbytes
+            + self._seen.nbytes
+        )
 
     def params(self) -> dict[str, Any]:
         """The hyperparameters, as passed to the constructor."""
@@ -102,23 +191,34 @@ class EpisodeDecider:
             "onset": self.onset,
             "persist": self.persist,
             "cool": self.cool,
+            "persist_span": self.persist_span,
+            "cool_span": self.cool_span,
+            "relearn_after": self.relearn_after,
+            "mature": self.mature,
         }
 
     def state_dict(self) -> dict[str, Any]:
-        """Per-series run, quiet and onset counters and the open episodes (arrays)."""
+        """Per-series run, quiet and onset counters, open episodes, last time and step."""
         return {
             "run": self._run,
             "quiet": self._quiet,
             "onset": self._onset,
             "active": self._active,
+            "last_t": self._last_t,
+            "step": self._step,
+            "seen": self._seen,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Replace the state by one from :meth:`state_dict`."""
-        arrays = [np.asarray(state[k]) for k in ("run", "quiet", "onset", "active")]
+        keys = ("run", "quiet", "onset", "active", "last_t", "step", "seen")
+        arrays = [np.asarray(state[k]) for k in keys]
         if len({a.shape for a in arrays}) != 1:
             raise ValueError("decider state: arrays of different lengths")
-        run, quiet, onset, active = arrays
+        run, quiet, onset, active, last_t, step, seen = arrays
+        self._seen = seen.astype(np.float64)
+        self._last_t = last_t.astype(np.float64)
+        self._step = step.astype(np.float64)
         self._run = run.astype(np.float64)
         self._quiet = quiet.astype(np.float64)
         self._onset = onset.astype(np.float64)

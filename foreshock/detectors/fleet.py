@@ -160,6 +160,25 @@ class RobustBaseline:
         self._ensure(int(ids.max(initial=0)))
         return np.asarray(self._count[ids] >= self.warmup, dtype=np.bool_)
 
+    def forget(self, ids: IntArray) -> None:
+        """Series ``ids`` start over: level, scale and profile are learned again.
+
+        >>> det = RobustBaseline(warmup=2)
+        >>> ids = np.array([0])
+        >>> for t in range(5):
+        ...     _ = det.update(ids, np.array([1.0]), float(t))
+        >>> det.forget(ids)
+        >>> bool(det.is_warm(ids)[0]), float(det.update(ids, np.array([50.0]), 9.0)[0])
+        (False, 0.0)
+        """
+        if ids.size == 0:
+            return
+        self._ensure(int(ids.max()))
+        self._count[ids] = 0.0
+        self._scale[ids] = 0.0
+        self._season[ids] = 0.0
+        self._wild_since[ids] = np.nan
+
     def baseline(self, ids: IntArray, timestamp: float) -> FloatArray:
         """Expected value of series ``ids`` at ``timestamp``."""
         self._ensure(int(ids.max(initial=0)))

@@ -154,6 +154,17 @@ class PerSeries:
             self._count[sid] = n + 1.0
         return out
 
+    def forget(self, ids: IntArray) -> None:
+        """Series ``ids`` start over: their models and levels are dropped."""
+        if ids.size == 0:
+            return
+        self._ensure(int(ids.max()))
+        for sid in ids.tolist():
+            self._models.pop(sid, None)
+        self._count[ids] = 0.0
+        self._smean[ids] = 0.0
+        self._sdev[ids] = 0.0
+
     def is_warm(self, ids: IntArray) -> BoolArray:
         """Series that have seen ``warmup + score_warmup`` samples."""
         self._ensure(int(ids.max(initial=0)))

@@ -41,6 +41,16 @@ class Anomaly(BaseModel):
         default_factory=list,
         description="Text evidence, e.g. the mined log templates behind a 'log' anomaly.",
     )
+    step: float | None = Field(
+        default=None, description="Sampling step of the series in seconds, as learned."
+    )
+    probation: bool = Field(
+        default=False,
+        description=(
+            "The series is still learning its normal (few samples since it appeared or came "
+            "back from a gap): evidence, but it does not make an incident credible."
+        ),
+    )
 
     @property
     def series(self) -> tuple[str, str]:

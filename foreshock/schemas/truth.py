@@ -2,7 +2,11 @@
 
 The simulator writes it; a person may write one for a recorded incident. Required:
 ``fault`` (a name, ``"none"`` for a quiet run) and, unless the fault is ``"none"``,
-``root_cause`` (``{resource, failure_mode}``) and ``start`` (epoch seconds). Optional, as
+``root_cause`` (``{resource, failure_mode}``; the failure mode may be left out when
+nobody named it) and ``start`` (epoch seconds). A replay that holds several faults (a
+recorded day of a real system) says ``"fault": "several"`` and lists them in ``faults``
+(each ``{fault, start, end, root_cause}``); ``normal`` lists ``[start, end]`` stretches
+known to be fault-free (false incidents are counted there). Optional, as
 the simulator writes them: ``end``, ``description``, ``affected`` (resources the fault
 bends), ``kinds`` (resource → kind), and for a gradual fault ``exhaustion_at`` with the
 ``capacity_series`` (``{resource, metric}``) that runs out then. Other top-level keys are
@@ -35,7 +39,14 @@ from foreshock.schemas.errors import SchemaError
 from foreshock.schemas.validation import describe
 from foreshock.schemas.yaml_input import read_capped
 
-__all__ = ["MAX_TRUTH_BYTES", "CapacitySeriesTruth", "RootCauseTruth", "Truth", "read_truth"]
+__all__ = [
+    "MAX_TRUTH_BYTES",
+    "CapacitySeriesTruth",
+    "FaultTruth",
+    "RootCauseTruth",
+    "Truth",
+    "read_truth",
+]
 
 #: Largest ``truth.json`` accepted, in bytes.
 MAX_TRUTH_BYTES = 4 * 1024 * 1024
@@ -47,7 +58,18 @@ class RootCauseTruth(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     resource: str = Field(min_length=1)
-    failure_mode: str = Field(min_length=1)
+    failure_mode: str | None = Field(default=None, min_length=1)
+
+
+class FaultTruth(BaseModel):
+    """One fault of a replay that holds several: its type, window and root cause."""
+
+    model_config = ConfigDict(extra="allow")
+
+    fault: str = Field(min_length=1)
+    start: float
+    end: float | None = None
+    root_cause: RootCauseTruth
 
 
 class CapacitySeriesTruth(BaseModel):
@@ -73,10 +95,15 @@ class Truth(BaseModel):
     kinds: dict[str, str] | None = None
     exhaustion_at: float | None = None
     capacity_series: CapacitySeriesTruth | None = None
+    faults: list[FaultTruth] | None = None
+    normal: list[tuple[float, float]] | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> Truth:
-        if self.fault != "none":
+        if self.fault == "several":
+            if not self.faults:
+                raise ValueError('"fault": "several" needs a non-empty "faults" list')
+        elif self.fault != "none":
             missing = [k for k in ("root_cause", "start") if getattr(self, k) is None]
             if missing:
                 raise ValueError(

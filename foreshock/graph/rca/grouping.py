@@ -1,11 +1,20 @@
 """Incident grouping: anomalies close in time and connected in the graph → one incident.
 
 An anomaly joins an open incident when its resource is within ``max_hops`` of one of the
-incident's resources (ignoring edge direction) and it began within ``window`` seconds of
-the incident's activity; an anomaly that links two incidents merges them. A group is
-only *opened* (emitted) once it is credible: at least ``min_series`` anomalous series, or
-one series anomalous for ``single_after`` seconds — a lone blip pages nobody. An incident
-resolves when all its anomalies have closed and ``resolve_after`` seconds passed quietly.
+incident's resources (ignoring edge direction; resources the topology connects to nothing,
+as in a replay without one, group by time alone) and it began while the incident still
+unfolds: within ``spread`` seconds (and :data:`LONE_STEPS` of its series' steps) of the
+incident's newest onset, on a resource already in it, or as a symptom of a failure in it
+still open — a fault that starts later on another resource, next to a lingering episode,
+is a new incident. An anomaly that links two incidents merges them. A group not opened yet
+gathers anomalies within ``window`` seconds of its activity. A group is only *opened*
+(emitted) once it is credible: at least ``min_series`` anomalous metric families (a name
+without its labels: the p90 and p99 of one latency are one) on more than one resource; on
+one resource, once one of them has been anomalous for :data:`LONE_STEPS` of its sampling
+steps; one series alone after ``single_after`` seconds (and as many steps) — a lone blip
+pages nobody. Anomalies of a series on probation (too young to trust its baseline, see
+:mod:`foreshock.detectors.decision`) are evidence only. An incident resolves when all its
+anomalies have closed and ``resolve_after`` seconds passed quietly.
 A group never opened whose anomalies all closed (a blip, a few new log lines) still
 gathers what follows within ``blip_gap`` seconds — a precursor is part of the fault — but
 no later: a blip long past, with calm in between, is not the cause of the next fault.
@@ -51,7 +60,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from foreshock.graph.backends.base import GraphBackend
-from foreshock.graph.rca.ranking import RootCauseRanker
+from foreshock.graph.rca.ranking import INTRINSIC_ROLES, RootCauseRanker
+from foreshock.packs.model import base_name
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.errors import SnapshotError
 from foreshock.schemas.incident import Incident
@@ -63,6 +73,7 @@ class _Group:
     id: str
     first_onset: float
     last_activity: float
+    last_onset: float = 0.0
     anomalies: list[Anomaly] = field(default_factory=list)
     open_series: set[tuple[str, str]] = field(default_factory=set)
     since: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -73,6 +84,15 @@ class _Group:
     @property
     def resources(self) -> set[str]:
         return {a.resource for a in self.anomalies}
+
+
+#: A group on one resource alone opens once one of its series has been anomalous for this
+#: many of its sampling steps (and a lone series for ``single_after`` seconds, at least as
+#: many steps): at a 15-second scrape 45 seconds, at a 5-minute step 15 minutes.
+LONE_STEPS = 3.0
+
+#: Roles of an open anomaly that do not make a dependent's later anomaly its symptom.
+_NOT_PROPAGATING = INTRINSIC_ROLES | {"throughput"}
 
 
 class IncidentGrouper:
@@ -88,6 +108,7 @@ class IncidentGrouper:
         single_after: float = 600.0,
         resolve_after: float = 900.0,
         blip_gap: float = 300.0,
+        spread: float = 300.0,
     ) -> None:
         self.graph = graph
         self.ranker = ranker
@@ -97,6 +118,7 @@ class IncidentGrouper:
         self.single_after = single_after
         self.resolve_after = resolve_after
         self.blip_gap = blip_gap
+        self.spread = spread
         self._groups: list[_Group] = []  # groups that can still change, oldest first
         self._retired: set[str] = set()  # ids of incidents that resolved (never reissued)
         self.suppressed = 0
@@ -123,16 +145,46 @@ class IncidentGrouper:
 
     def _near(self, g: _Group, a: Anomaly) -> bool:
         if g.open_series and g.opened_at is not None:
-            latest = a.onset  # an ongoing incident: anything connected joins
+            # an ongoing incident: anything connected that begins while it still unfolds
+            # (within ``spread`` of its newest onset); a fault that begins later, on a
+            # neighbour of a lingering episode, is a new incident, not more of the old one
+            # — but a resource already in it may go on failing in new ways (a Redis whose
+            # memory crept up for twenty minutes starts evicting), and a dependent may
+            # show a failure of its dependency that is still going on (a broker that
+            # refuses writes, its producers' errors minutes later)
+            spreading = g.last_onset + max(self.spread, LONE_STEPS * (a.step or 0.0))
+            later = a.resource in g.resources or self._caused_by_open(g, a)
+            latest = a.onset if later else spreading
         elif not g.open_series and g.opened_at is None:
             latest = g.last_activity + self.blip_gap  # a blip that passed, or log lines
         else:
             latest = g.last_activity + self.window
         if a.onset < g.first_onset - self.window or a.onset > latest:
             return False
-        return any(
-            self.graph.distance(a.resource, r, self.max_hops) is not None for r in g.resources
-        )
+        if any(self.graph.distance(a.resource, r, self.max_hops) is not None for r in g.resources):
+            return True
+        # resources the topology does not connect to anything (a replay without one): all
+        # that is known is time, and anomalies close in time are one incident
+        return self._isolated(a.resource) and all(self._isolated(r) for r in g.resources)
+
+    def _isolated(self, resource: str) -> bool:
+        return not self.graph.upstream(resource) and not self.graph.downstream(resource)
+
+    def _caused_by_open(self, g: _Group, a: Anomaly) -> bool:
+        """Whether ``a`` is a symptom of a failure still open in ``g``: its resource depends
+        on one with an open anomaly that propagates (latency, errors, saturation — not a
+        change of traffic, not a resource's own usage such as memory that stays up after a
+        fault), and ``a`` itself is not the resource's own usage."""
+        if (a.role or "other") in INTRINSIC_ROLES:
+            return False
+        failing = {
+            x.resource
+            for x in g.anomalies
+            if x.series in g.open_series
+            and (x.role or "other") not in _NOT_PROPAGATING
+            and a.onset - x.onset <= self.window  # a failure of this fault, not of yesterday
+        }
+        return bool(failing & self.graph.upstream(a.resource))
 
     def process(self, a: Anomaly) -> list[Incident]:
         key = a.series
@@ -149,8 +201,17 @@ class IncidentGrouper:
         # pages. Groups not opened yet (a blip, log lines) gather connected anomalies.
         ongoing = [g for g in live if g.open_series or g.opened_at is None]
         live = ongoing or [g for g in live if key in {x.series for x in g.anomalies}]
+        # a resource's anomalies stay together: an anomaly near the group of its own
+        # resource and another joins its own, it does not merge a new fault into an old one
+        own = [g for g in live if a.resource in g.resources]
+        live = own or live
         if not live:
-            g = _Group(id=self._new_id(a), first_onset=a.onset, last_activity=a.detected_at)
+            g = _Group(
+                id=self._new_id(a),
+                first_onset=a.onset,
+                last_activity=a.detected_at,
+                last_onset=a.onset,
+            )
             self._groups.append(g)
         else:
             g = live[0]
@@ -159,6 +220,7 @@ class IncidentGrouper:
                 g.open_series |= other.open_series
                 g.since.update(other.since)
                 g.first_onset = min(g.first_onset, other.first_onset)
+                g.last_onset = max(g.last_onset, other.last_onset)
                 if g.opened_at is None and other.opened_at is not None:
                     g.opened_at, g.emitted = other.opened_at, other.emitted
                 if other.emitted is not None:  # an id that was issued is never reissued
@@ -169,16 +231,27 @@ class IncidentGrouper:
             g.open_series.add(key)  # it neither keeps an incident open nor makes it credible
         g.since.setdefault(key, a.onset)
         g.first_onset = min(g.first_onset, a.onset)
+        g.last_onset = max(g.last_onset, a.onset)
         g.last_activity = max(g.last_activity, a.detected_at)
         return self._emit(g, a.detected_at)
 
     def _credible(self, g: _Group, now: float) -> bool:
         if any(a.kind == "predicted_exhaustion" for a in g.anomalies):
             return True  # already a decision with hysteresis: page with its lead time
-        series = {a.series for a in g.anomalies if a.kind != "log"}
-        if len(series) >= self.min_series:
-            return True
-        return any(now - g.since[s] >= self.single_after for s in g.open_series)
+        counted = [a for a in g.anomalies if a.kind != "log" and not a.probation]
+        # the p90, p95 and p99 of one latency are one signal, not three: series count by
+        # metric family (the name without its labels) per resource
+        families = {(a.resource, base_name(a.metric)) for a in counted}
+        steps = {a.series: a.step or 0.0 for a in counted}
+        held = [
+            (now - g.since[s], steps[s]) for s in g.open_series if s in steps
+        ]  # (seconds open, the series' step) of the counted series still open
+        if len(families) >= self.min_series:
+            if len({r for r, _ in families}) > 1:
+                return True  # several resources at once: a fault spreading
+            # one resource alone: a lone blip of a few of its series pages nobody
+            return any(d >= LONE_STEPS * st for d, st in held)
+        return any(d >= max(self.single_after, LONE_STEPS * st) for d, st in held)
 
     def _emit(self, g: _Group, now: float) -> list[Incident]:
         if g.opened_at is None:
@@ -242,7 +315,15 @@ class IncidentGrouper:
     # -- state as data -------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         """The hyperparameters the groups were formed under."""
-        names = ("max_hops", "window", "min_series", "single_after", "resolve_after", "blip_gap")
+        names = (
+            "max_hops",
+            "window",
+            "min_series",
+            "single_after",
+            "resolve_after",
+            "blip_gap",
+            "spread",
+        )
         return {n: getattr(self, n) for n in names}
 
     def state_dict(self) -> dict[str, Any]:
@@ -285,6 +366,7 @@ def _group_state(g: _Group) -> dict[str, Any]:
         "id": g.id,
         "first_onset": g.first_onset,
         "last_activity": g.last_activity,
+        "last_onset": g.last_onset,
         "anomalies": [a.model_dump(mode="python") for a in g.anomalies],
         "open_series": [list(k) for k in sorted(g.open_series)],
         "since": [[r, m, t] for (r, m), t in g.since.items()],
@@ -299,6 +381,7 @@ def _group_of(s: dict[str, Any]) -> _Group:
         id=str(s["id"]),
         first_onset=float(s["first_onset"]),
         last_activity=float(s["last_activity"]),
+        last_onset=float(s.get("last_onset", s["first_onset"])),
         anomalies=[Anomaly.model_validate(a) for a in s["anomalies"]],
         open_series={(str(r), str(m)) for r, m in s["open_series"]},
         since={(str(r), str(m)): float(t) for r, m, t in s["since"]},

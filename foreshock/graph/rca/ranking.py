@@ -2,12 +2,19 @@
 
 Each anomalous resource is a candidate. Its score combines four factors, each in [0, 1]:
 
-- **direction** (weight 0.4): the share of the incident's anomalies it explains: its own,
+- **direction** (weight 0.4): the share of the incident's anomalous metric families (a
+  name without labels on one resource: the p90 and p99 of one latency count once) it
+  explains: its own,
   those on resources that depend on it (failures travel against dependency edges; a
   dependency's outage does not explain its dependents' *utilisation* metrics, such as a
-  log that grows), and the effects its pack's failure mode declares on other resources
+  log that grows; a dependency whose only anomalies are changes of traffic has not failed
+  — the deepest dependency of a broken service sees its traffic change — and explains
+  none of its dependents), and the effects its pack's failure mode declares on other resources
   (a Redis that evicts explains the query surge on the database behind its clients);
-- **onset** (0.3): causes start earlier: ``exp(-(onset - first onset) / tau)``;
+- **onset** (0.3): causes start earlier: ``exp(-(onset - first onset) / tau)``, where a
+  resource's onset is its earliest *corroborated* one (see :meth:`RootCauseRanker.
+  effective_onsets`: a lone early blip is not rewarded for being early) and ``tau`` is at
+  least the series' sampling step (at a 5-minute step, onsets one step apart are close);
 - **knowledge** (0.2): how much of the best-matching failure mode of its pack is seen
   on it (weighted symptoms; a new log template matching one of the mode's log patterns
   counts as one more symptom of weight :data:`LOG_PATTERN_WEIGHT`);
@@ -43,7 +50,7 @@ from collections.abc import Sequence
 
 from foreshock.graph.backends.base import GraphBackend
 from foreshock.packs.loader import PackIndex
-from foreshock.packs.model import Effect, FailureMode
+from foreshock.packs.model import Effect, FailureMode, base_name
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.incident import CandidateEvidence, RootCauseCandidate, ScoreParts
 
@@ -66,6 +73,11 @@ def log_hints(own: Sequence[Anomaly]) -> set[str]:
         for e in a.evidence
         if e.startswith(_MODE_HINT)
     }
+
+
+def _family(a: Anomaly) -> tuple[str, str]:
+    """A series' metric family: its resource and metric name without labels."""
+    return a.resource, base_name(a.metric)
 
 
 class RootCauseRanker:
@@ -150,6 +162,30 @@ class RootCauseRanker:
                     return True
         return False
 
+    def effective_onsets(self, opened: Sequence[Anomaly]) -> dict[str, float]:
+        """Each resource's onset for the onset factor: its earliest *corroborated* onset.
+
+        An onset is corroborated when another metric family (a name without labels, on
+        this resource or another) begins within ``onset_tau`` (or one sampling step) of it.
+        A resource whose anomalies all began alone, before the burst, gets the incident's
+        first corroborated onset instead: one early blip of a single signal is not the
+        beginning of the fault, and must not win the onset factor for being early.
+        """
+        fams = [(a.onset, (a.resource, base_name(a.metric)), a.step or 0.0) for a in opened]
+        corroborated: list[tuple[str, float]] = []
+        for a, (t, fam, step) in zip(opened, fams, strict=True):
+            tol = max(self.onset_tau, step)
+            if any(f != fam and abs(u - t) <= tol for u, f, _ in fams):
+                corroborated.append((a.resource, t))
+        burst = min((t for _, t in corroborated), default=min(t for t, _, _ in fams))
+        out: dict[str, float] = {}
+        for a in opened:
+            out[a.resource] = min(out.get(a.resource, math.inf), a.onset)
+        for r, t in out.items():
+            own = [u for res, u in corroborated if res == r]
+            out[r] = min(own) if own else max(t, burst)
+        return out
+
     def rank(self, anomalies: Sequence[Anomaly]) -> list[RootCauseCandidate]:
         """Candidates sorted best first, each with its evidence."""
         episodes = [a for a in anomalies if a.state == "open"] or list(anomalies)
@@ -164,16 +200,25 @@ class RootCauseRanker:
         by_res: dict[str, list[Anomaly]] = defaultdict(list)
         for a in opened:
             by_res[a.resource].append(a)
-        first = min(a.onset for a in opened)
+        families = {_family(a) for a in opened}
+        onsets = self.effective_onsets(opened)
+        first = min(onsets.values())
+        steps = sorted(a.step for a in opened if a.step)
+        tau = max(self.onset_tau, steps[len(steps) // 2] if steps else 0.0)
         out = []
         for cand, own in by_res.items():
             mode_name, knowledge, matched = self.best_mode(cand, own)
             mode = self._mode(cand, mode_name)
-            below = self.graph.downstream(cand)
+            # a failure travels up to dependents as latency, errors, saturation... not as a
+            # change of traffic: a database whose queries drop because its client broke
+            # has not failed, and explains none of the client's symptoms
+            fails = any((a.role or "other") != "throughput" for a in own)
+            below = self.graph.downstream(cand) if fails else set()
             explained = [a for a in opened if self._explains(cand, mode, a, below)]
-            direction = len(explained) / len(opened)
+            # by metric family: the p90, p95 and p99 of one latency are one signal
+            direction = len({_family(a) for a in explained}) / len(families)
             onset = min(a.onset for a in own)
-            onset_part = math.exp(-(onset - first) / self.onset_tau)
+            onset_part = math.exp(-(onsets[cand] - first) / tau)
             zmax = max(abs(a.raw_score) for a in own)
             strength = 1.0 - math.exp(-zmax / 10.0)
             parts = ScoreParts(

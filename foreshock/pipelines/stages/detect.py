@@ -30,6 +30,7 @@ from foreshock.detectors.counters import CounterRates
 from foreshock.detectors.decision import EpisodeDecider
 from foreshock.detectors.fleet import RobustBaseline
 from foreshock.detectors.grouped_calibration import GroupedCalibrator
+from foreshock.detectors.tails import SeriesTails
 from foreshock.packs.loader import PackIndex, load_packs
 from foreshock.pipelines.partitioning import partition_of
 from foreshock.schemas.anomaly import Anomaly
@@ -74,6 +75,7 @@ class DetectStage:
         calibrator: GroupedCalibrator | None = None,
         decider: EpisodeDecider | None = None,
         calibration_groups: int = 1,
+        tails: SeriesTails | None = None,
     ) -> None:
         self.kinds = dict(kinds or {})
         self.packs = packs or PackIndex(load_packs())
@@ -81,6 +83,7 @@ class DetectStage:
         self.calibrator = calibrator or GroupedCalibrator(normal_ceiling=self.detector.zscore)
         self.calibration_groups = calibration_groups
         self.decider = decider or EpisodeDecider()
+        self.tails = tails or SeriesTails()
         self._ids: dict[tuple[str, str], int] = {}
         self._keys: list[tuple[str, str]] = []
         self._counter: list[bool] = []
@@ -129,6 +132,7 @@ class DetectStage:
             + self.rates.state_bytes()
             + self.decider.state_bytes()
             + self.calibrator.state_bytes()
+            + self.tails.state_bytes()
         )
 
     # -- the stage contract --------------------------------------------------------------
@@ -166,24 +170,36 @@ class DetectStage:
         ids, values, floor = ids[ok], values[ok], floor[ok]
         if ids.size == 0:
             return []
+        gapped = self.decider.arrive(ids, t)
+        if gapped.size:  # back after a long gap: what was learned before is stale
+            self.detector.forget(gapped)
         warm = self.detector.is_warm(ids)
         baseline = self.detector.baseline(ids, t)
         z = self.detector.update(ids, values, t, floor)
+        # a series whose excursions are routine is judged against its own tail
+        z_own = z / self.tails.update(ids, z, warm)
         bad = self._bad_arr[ids]
-        directed = np.where(bad == 0, np.abs(z), np.maximum(z * bad, 0.0))
+        directed = np.where(bad == 0, np.abs(z_own), np.maximum(z_own * bad, 0.0))
         groups = self._group_arr[ids]
         scores = self.calibrator.transform(groups, directed)
         opened, closed = self.decider.update(ids, np.where(warm, scores, 0.0), t)
         # calibration learns what normal looks like: not from series in an episode
         normal = warm & ~self.decider.is_active(ids).astype(bool)
-        self.calibrator.learn(groups[normal], z[normal])
+        self.calibrator.learn(groups[normal], z_own[normal])
         if opened.size == 0 and closed.size == 0:
             return []
         pos = {int(s): k for k, s in enumerate(ids.tolist())}
         onsets = self.decider.onset_of(opened)
+        steps = self.decider.step_of(opened)
+        young = self.decider.on_probation(opened)
         out = []
-        for sid, onset in zip(opened.tolist(), onsets.tolist(), strict=True):
-            out.append(self._anomaly(sid, pos[sid], "open", onset, t, scores, z, values, baseline))
+        for sid, onset, step, prob in zip(
+            opened.tolist(), onsets.tolist(), steps.tolist(), young.tolist(), strict=True
+        ):
+            a = self._anomaly(sid, pos[sid], "open", onset, t, scores, z, values, baseline)
+            a.step = step if np.isfinite(step) else None
+            a.probation = bool(prob)
+            out.append(a)
         for sid in closed.tolist():
             out.append(self._anomaly(sid, pos[sid], "closed", t, t, scores, z, values, baseline))
         self.anomalies += sum(1 for a in out if a.state == "open")
@@ -233,6 +249,7 @@ class DetectStage:
             "detector_params": self.detector.params(),
             "calibrator": self.calibrator.params(),
             "decider": self.decider.params(),
+            "tails": self.tails.params(),
             "calibration_groups": self.calibration_groups,
         }
 
@@ -244,6 +261,7 @@ class DetectStage:
             "detector": self.detector.state_dict(),
             "calibrator": self.calibrator.state_dict(),
             "decider": self.decider.state_dict(),
+            "tails": self.tails.state_dict(),
             "rates": self.rates.state_dict(),
             "samples": self.samples,
             "anomalies": self.anomalies,
@@ -264,6 +282,7 @@ class DetectStage:
             self.detector.load_state_dict(state["detector"])
             self.calibrator.load_state_dict(state["calibrator"])
             self.decider.load_state_dict(state["decider"])
+            self.tails.load_state_dict(state["tails"])
             self.rates.load_state_dict(state["rates"])
             self.samples, self.anomalies = int(state["samples"]), int(state["anomalies"])
         except (KeyError, TypeError, ValueError) as exc:

@@ -30,7 +30,8 @@ def test_what_the_simulator_writes_is_valid_and_read_back_unchanged(
     [
         (b'{"fault": "x", "root_cause": "db", "start": 1}', "root_cause: should be a mapping"),
         (b'{"root_cause": {"resource": "a", "failure_mode": "b"}}', "fault: Field required"),
-        (b'{"fault": "x", "start": 1, "root_cause": {"resource": "a"}}', "failure_mode"),
+        (b'{"fault": "several"}', "needs a non-empty"),
+        (b'{"fault": "several", "faults": [{"fault": "x", "start": 1}]}', "root_cause"),
         (b'{"fault": "x", "root_cause": {"resource": "a", "failure_mode": "b"}}', "needs start"),
         (b'{"fault": "none", "start": "soon"}', "start: Input should be a valid number"),
         (b'{"fault": "none", "start": 1e999}', "invalid JSON: number is infinity"),
@@ -63,3 +64,17 @@ def test_a_huge_truth_file_is_refused_unread(tmp_path: Path) -> None:
 def test_times_must_be_finite() -> None:
     with pytest.raises(ValueError, match="start must be a finite number"):
         Truth.model_validate({"fault": "none", "start": float("nan")})
+
+
+def test_a_recorded_day_of_several_faults_without_failure_modes_is_accepted(
+    tmp_path: Path,
+) -> None:
+    f = tmp_path / "truth.json"
+    f.write_bytes(
+        b'{"fault": "several", "normal": [[0, 100]], "faults": ['
+        b'{"fault": "cpu", "start": 200, "root_cause": {"resource": "cart"}},'
+        b'{"fault": "delay", "start": 700, "end": 900, "root_cause": {"resource": "db"}}]}'
+    )
+    truth = read_truth(f)
+    assert [x["root_cause"]["resource"] for x in truth["faults"]] == ["cart", "db"]
+    assert truth["normal"] == [[0.0, 100.0]]

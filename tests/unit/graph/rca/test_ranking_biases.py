@@ -1,0 +1,117 @@
+"""Ranking and grouping on real-data shapes (issue 11, failure classes 3 and 4).
+
+Each test fails on the method of before issue 11: the deepest dependency won whenever its
+traffic changed, the earliest onset won even for a lone blip, three quantiles of one
+latency made a blip credible, and a lingering episode absorbed the next fault.
+"""
+
+from __future__ import annotations
+
+from foreshock.graph.backends.embedded import NetworkXGraph
+from foreshock.graph.rca.grouping import IncidentGrouper
+from foreshock.graph.rca.ranking import RootCauseRanker
+from foreshock.packs.loader import PackIndex, load_packs
+from foreshock.schemas.anomaly import Anomaly
+from foreshock.schemas.topology import Topology
+
+TOPO = Topology.model_validate(
+    {
+        "nodes": [
+            {"id": "web", "kind": "service"},
+            {"id": "carts", "kind": "service"},
+            {"id": "db", "kind": "mysql"},
+            {"id": "cache", "kind": "redis"},
+        ],
+        "edges": [
+            {"from": "web", "to": "carts"},
+            {"from": "carts", "to": "db"},
+            {"from": "web", "to": "cache"},
+        ],
+    }
+)
+PACKS = PackIndex(load_packs())
+LAT = 'request_latency_seconds{stat="p99"}'
+
+
+def an(
+    r: str,
+    m: str,
+    onset: float,
+    z: float = 20.0,
+    role: str | None = None,
+    direction: str = "up",
+    step: float = 300.0,
+) -> Anomaly:
+    return Anomaly(
+        resource=r,
+        metric=m,
+        onset=onset,
+        detected_at=onset + step,
+        score=1.0,
+        raw_score=z if direction == "up" else -z,
+        direction=direction,
+        value=1.0,
+        baseline=0.0,
+        detector="fleet",
+        role=role,
+        step=step,
+    )
+
+
+def ranked(anomalies: list[Anomaly]) -> list[str]:
+    g = NetworkXGraph(TOPO)
+    return [c.resource for c in RootCauseRanker(g, PACKS).rank(anomalies)]
+
+
+def test_a_dependency_whose_traffic_dropped_is_not_the_cause_of_its_broken_client() -> None:
+    # carts slows down (no resource metric says why); its database sees fewer queries
+    order = ranked(
+        [
+            an("carts", LAT, 0, role="latency"),
+            an("web", LAT, 0, role="latency"),
+            an("db", "mysql_global_status_questions", 0, role="throughput", direction="down"),
+        ]
+    )
+    assert order[0] == "carts", order
+
+
+def test_a_lone_early_blip_does_not_win_the_onset() -> None:
+    # the cache had one latency blip ten minutes early; carts then broke with its client
+    order = ranked(
+        [
+            an("cache", "redis_commands_duration_seconds_total", 0, z=12.0, role="latency"),
+            an("carts", LAT, 600, role="latency"),
+            an("carts", "http_request_errors_total", 600, role="errors"),
+            an("web", LAT, 600, role="latency"),
+        ]
+    )
+    assert order[0] == "carts", order
+
+
+def grouper() -> IncidentGrouper:
+    g = NetworkXGraph(TOPO)
+    return IncidentGrouper(g, RootCauseRanker(g, PACKS))
+
+
+def test_three_quantiles_of_one_latency_are_one_signal_not_a_credible_incident() -> None:
+    gr = grouper()
+    out = []
+    for stat in ("p90", "p95", "p99"):
+        out += gr.process(an("carts", f'request_latency_seconds{{stat="{stat}"}}', 0, step=60.0))
+    assert out == [] and gr.tick(300.0) == []  # old: three series, an incident at once
+    assert gr.tick(700.0) != []  # still there after single_after: now it is one
+
+
+def test_a_fault_that_starts_later_next_to_a_lingering_episode_is_a_new_incident() -> None:
+    gr = grouper()
+    lat = an("carts", LAT, 0, step=60.0, role="latency")
+    mem = an("carts", "container_memory_usage_percent", 0, step=60.0, role="utilisation")
+    first = gr.process(lat) + gr.process(mem) + gr.tick(240.0)  # one resource: 3 steps
+    assert first and first[-1].resources == ["carts"]
+    # carts recovers, but its memory stays up (still open); twenty minutes later the
+    # cache breaks and web, which depends on both, slows down
+    gr.process(lat.model_copy(update={"state": "closed", "detected_at": 300.0}))
+    later = gr.process(an("cache", "redis_commands_duration_seconds_total", 1200, step=60.0))
+    later += gr.process(an("web", LAT, 1200, step=60.0, role="latency"))
+    assert later and later[-1].id != first[-1].id
+    assert later[-1].resources == ["cache", "web"]
