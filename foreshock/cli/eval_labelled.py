@@ -131,7 +131,7 @@ def petshop(
     before it); the normal days alone are one more run, whose incidents are false ones.
     Example: foreshock eval petshop --data ../shared/data/petshop-dev --scenario low_traffic
     """
-    from foreshock.evaluate.petshop import build_scenario, scenarios
+    from foreshock.evaluate.pet_shop import build_scenario, scenarios
 
     found = scenarios(data)
     if scenario is not None:

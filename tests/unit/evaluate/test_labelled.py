@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from foreshock.cli.app import app
 from foreshock.evaluate.nezha import build_day
-from foreshock.evaluate.petshop import build_scenario
+from foreshock.evaluate.pet_shop import build_scenario
 from foreshock.evaluate.replays import score_run, summarise
 from foreshock.pipelines.sources.replay import read_replay
 from foreshock.schemas.incident import Incident, RootCauseCandidate
