@@ -56,7 +56,7 @@ import yaml
 
 from foreshock.schemas.errors import SchemaError
 
-__all__ = ["SETTLE", "build_day", "days", "minute", "service_of"]
+__all__ = ["SETTLE", "build_day", "days", "epoch", "minute", "service_of"]
 
 #: After the last fault, this long is left out before the fault-free stretch begins.
 SETTLE = 600.0
@@ -99,10 +99,14 @@ def service_of(pod: str) -> str:
     return m.group("svc") if m else pod
 
 
+def epoch(text: str) -> float:
+    """Epoch seconds of a Nezha time (``YYYY-mm-dd HH:MM:SS``, anything after ignored; UTC)."""
+    return datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
+
+
 def minute(text: str) -> float:
     """Epoch seconds of a Nezha ``Time`` cell, floored to the minute (UTC)."""
-    dt = datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-    return float(int(dt.timestamp()) // 60 * 60)
+    return float(int(epoch(text)) // 60 * 60)
 
 
 def _num(text: str | None) -> float:
@@ -203,7 +207,7 @@ def build_day(day: Path, out: Path, with_topology: bool = True) -> Path:
     if not rows:
         raise SchemaError(f"{day}: no metric rows")
     faults = _faults(day)
-    starts = [minute(f["inject_time"]) + float(f["inject_time"][17:19]) for f in faults]
+    starts = [epoch(f["inject_time"]) for f in faults]
     first = min(r[0] for r in rows)
     last = max(r[0] for r in rows)
     calm_from = (max(starts) if starts else first) + SETTLE
