@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
@@ -21,7 +21,12 @@ from rich.table import Table
 
 from foreshock.cli.common import plain
 from foreshock.cli.eval import console, err, eval_app
-from foreshock.evaluate.replays import Evaluation, evaluate_folders, replay_folders
+from foreshock.evaluate.replays import (
+    MISS_REASONS,
+    Evaluation,
+    evaluate_folders,
+    replay_folders,
+)
 from foreshock.schemas.errors import SchemaError
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print the whole result as JSON.")]
@@ -39,6 +44,26 @@ Keep = Annotated[
 
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v:.0%}"
+
+
+def _print_misses(summary: dict[str, Any]) -> None:
+    """Why roots were not ranked first: one row per reason, one column per fault type."""
+    kinds = summary["by_kind"]
+    total = summary["all"]["misses"]
+    reasons = [m for m in MISS_REASONS if total.get(m)]
+    if not reasons:
+        return
+    t = Table(title="faults whose root was not ranked first, by reason")
+    t.add_column("reason", no_wrap=True)
+    for kind in kinds:
+        t.add_column(plain(kind))
+    t.add_column("all")
+    for m in reasons:
+        counts = [str(kinds[k]["misses"].get(m, 0)) for k in kinds]
+        t.add_row(m.replace("_", " "), *counts, str(total[m]))
+    console.print(t)
+    for m in reasons:
+        console.print(f"  [dim]{m.replace('_', ' ')}: {MISS_REASONS[m]}[/dim]")
 
 
 def _print(ev: Evaluation, title: str) -> None:
@@ -64,6 +89,7 @@ def _print(ev: Evaluation, title: str) -> None:
     if ev.rows:
         t.add_row(*row("[b]all[/b]", s["all"]))
     console.print(t)
+    _print_misses(s)
     per_day = ev.false_per_day
     console.print(
         f"incidents opened on normal data: [b]{ev.false_incidents}[/b] in "

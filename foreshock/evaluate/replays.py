@@ -32,16 +32,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.incident import Incident
 
 if TYPE_CHECKING:
     from foreshock.pipelines.settings import Settings
 
 __all__ = [
+    "MISS_REASONS",
     "Evaluation",
     "FaultCase",
     "evaluate_folders",
     "fault_cases",
+    "miss_reason",
     "normal_windows",
     "replay_folders",
     "score_run",
@@ -106,16 +109,70 @@ def _rank(inc: Incident, root: str) -> int | None:
     return names.index(root) + 1 if root in names else None
 
 
+#: Why a fault's root cause was not ranked first, from the pipeline's side (the rows'
+#: ``miss``), in the order of the pipeline's stages.
+MISS_REASONS = {
+    "no_anomaly": "no anomaly on the root in the fault's window (detection)",
+    "not_credible": "anomalies on the root, but no incident opened (credibility)",
+    "joined_earlier": "the root's anomalies joined an incident opened before the fault",
+    "opened_late": "the root's anomalies are in an incident opened after the window",
+    "not_in_incident": "an incident opened, without the root (grouping)",
+    "outranked": "the root is in the incident, ranked below first (ranking)",
+}
+
+
+def miss_reason(
+    case: FaultCase,
+    chosen: Incident | None,
+    incidents: Sequence[Incident],
+    anomalies: Sequence[Anomaly] | None,
+) -> str | None:
+    """Why ``case``'s root is not ranked first (a key of :data:`MISS_REASONS`), or None.
+
+    ``anomalies``: every anomaly of the run (without them, a fault with no incident is put
+    down to detection).
+
+    >>> case = FaultCase("cpu", 100.0, 400.0, "a")
+    >>> miss_reason(case, None, [], [])
+    'no_anomaly'
+    """
+    if chosen is not None:
+        if chosen.candidates and chosen.candidates[0].resource == case.root:
+            return None
+        return "outranked" if case.root in chosen.resources else "not_in_incident"
+    mine = {
+        (a.metric, a.onset)
+        for a in anomalies or ()
+        if a.resource == case.root and a.state == "open" and in_window(case, a.onset)
+    }
+    if not mine:
+        return "no_anomaly"
+    for inc in incidents:
+        if any((a.metric, a.onset) in mine for a in inc.anomalies if a.resource == case.root):
+            return "joined_earlier" if inc.opened_at < case.start - SLACK else "opened_late"
+    return "not_credible"
+
+
+def in_window(case: FaultCase, t: float) -> bool:
+    """Whether ``t`` falls in the fault's window (from its start less :data:`SLACK`)."""
+    return case.start - SLACK <= t < case.end
+
+
 def score_run(
-    incidents: Sequence[Incident], truth: dict[str, Any], first: float, last: float
+    incidents: Sequence[Incident],
+    truth: dict[str, Any],
+    first: float,
+    last: float,
+    anomalies: Sequence[Anomaly] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Per-fault rows and the false-incident count of one run.
 
-    ``first``/``last``: the run's first and last timestamps (the edges of open windows).
+    ``first``/``last``: the run's first and last timestamps (the edges of open windows);
+    ``anomalies``, every anomaly of the run, lets a row say why a fault was missed.
     """
     rows = []
     for case in fault_cases(truth, last):
-        mine = [i for i in incidents if case.start - SLACK <= i.opened_at < case.end]
+        mine = [i for i in incidents if in_window(case, i.opened_at)]
         chosen = next((i for i in mine if case.root in i.resources), mine[0] if mine else None)
         rank = _rank(chosen, case.root) if chosen else None
         rows.append(
@@ -133,6 +190,7 @@ def score_run(
                     and chosen.candidates[0].failure_mode == case.mode
                 ),
                 "to_incident_s": (chosen.opened_at - case.start) if chosen else None,
+                "miss": miss_reason(case, chosen, incidents, anomalies),
             }
         )
     normal = normal_windows(truth, first)
@@ -142,7 +200,8 @@ def score_run(
 
 
 def summarise(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """top-1, top-3, Avg@5 and the median time to incident, per fault type and over all."""
+    """top-1, top-3, Avg@5, the median time to incident and the count of each reason a
+    root was not ranked first (``misses``), per fault type and over all."""
 
     def stats(rs: list[dict[str, Any]]) -> dict[str, Any]:
         n = len(rs) or 1
@@ -158,6 +217,11 @@ def summarise(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
             "avg5": sum(top(k) for k in range(1, 6)) / 5,
             "found": sum(r["rank"] is not None for r in rs) / n,
             "median_to_incident_s": waits[len(waits) // 2] if waits else None,
+            "misses": {
+                m: sum(1 for r in rs if r.get("miss") == m)
+                for m in MISS_REASONS
+                if any(r.get("miss") == m for r in rs)
+            },
         }
 
     rows = list(rows)
@@ -229,7 +293,9 @@ def evaluate_folders(
         step = float(ts[-1] - ts[-2]) if ts.size > 1 else 0.0
         res = run_replay(folder, homes / f"{k:04d}-{folder.name}", replay=rep, settings=settings)
         truth = rep.truth or {"fault": "none"}
-        rows, normal = score_run(res.incidents, truth, float(ts[0]), float(ts[-1]) + step)
+        rows, normal = score_run(
+            res.incidents, truth, float(ts[0]), float(ts[-1]) + step, res.anomalies
+        )
         for r in rows:
             r["replay"] = folder.name
         ev.rows += rows

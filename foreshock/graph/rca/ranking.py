@@ -14,7 +14,8 @@ Each anomalous resource is a candidate. Its score combines four factors, each in
 - **onset** (0.3): causes start earlier: ``exp(-(onset - first onset) / tau)``, where a
   resource's onset is its earliest *corroborated* one (see :meth:`RootCauseRanker.
   effective_onsets`: a lone early blip is not rewarded for being early) and ``tau`` is at
-  least the series' sampling step (at a 5-minute step, onsets one step apart are close);
+  least the series' sampling step, and onsets one sampling step apart count as
+  simultaneous (a sample is taken once per step: the later series may have moved first);
 - **knowledge** (0.2): how much of the best-matching failure mode of its pack is seen
   on it (weighted symptoms; a new log template matching one of the mode's log patterns
   counts as one more symptom of weight :data:`LOG_PATTERN_WEIGHT`);
@@ -59,6 +60,16 @@ INTRINSIC_ROLES = frozenset({"utilisation", "limit"})
 
 WEIGHTS = ScoreParts(direction=0.4, onset=0.3, knowledge=0.2, strength=0.1)
 
+#: A dependency that only got slower explains a dependent's slowdown only if its own rise
+#: (in seconds) is at least this share of the dependent's: request times add up along a call
+#: chain, so a database 40 ms slower cannot make its client 400 ms slower (a share of 1/2
+#: leaves room for a client that calls it twice per request).
+LATENCY_SHARE = 0.5
+
+#: Roles of a host's metrics that sum what runs on it: a process on the host that fails
+#: (evicts, spins, retries) moves its host's CPU and load as much as a runaway neighbour.
+HOST_SUM_ROLES = frozenset({"utilisation", "saturation"})
+
 #: Weight of a log line matching a failure mode's pattern, as a symptom of that mode.
 LOG_PATTERN_WEIGHT = 2.0
 _MODE_HINT = "failure_mode:"
@@ -73,6 +84,41 @@ def log_hints(own: Sequence[Anomaly]) -> set[str]:
         for e in a.evidence
         if e.startswith(_MODE_HINT)
     }
+
+
+def _rise_s(a: Anomaly) -> float | None:
+    """How many seconds a request-time anomaly added (None for any other anomaly)."""
+    if (a.role or "other") != "latency" or a.unit != "s" or a.direction != "up":
+        return None
+    return max(a.value - a.baseline, 0.0)
+
+
+def slowdown_only(own: Sequence[Anomaly]) -> float | None:
+    """The largest rise in seconds of a resource whose failing signals are all request times.
+
+    None when the resource shows anything else that may break its clients (errors, a
+    saturation, a restart, a log line): then its clients' symptoms are not bounded by its
+    latency.
+
+    >>> from foreshock.schemas.anomaly import Anomaly
+    >>> def an(m, v, role="latency", unit="s"):
+    ...     return Anomaly(resource="db", metric=m, onset=0, detected_at=0, score=1,
+    ...         raw_score=9, direction="up", value=v, baseline=0.01, detector="fleet",
+    ...         role=role, unit=unit)
+    >>> round(slowdown_only([an("q_seconds", 0.05), an("q_seconds{p='99'}", 0.09)]), 2)
+    0.08
+    >>> slowdown_only([an("q_seconds", 0.05), an("errors", 3, role="errors", unit="/s")]) is None
+    True
+    """
+    rises = []
+    for a in own:
+        if (a.role or "other") == "throughput":
+            continue
+        r = _rise_s(a)
+        if r is None:
+            return None
+        rises.append(r)
+    return max(rises) if rises else None
 
 
 def _family(a: Anomaly) -> tuple[str, str]:
@@ -149,11 +195,23 @@ class RootCauseRanker:
             targets = {t for t in targets if self.graph.kind(t) == effect.kind}
         return targets
 
-    def _explains(self, cand: str, mode: FailureMode | None, a: Anomaly, below: set[str]) -> bool:
+    def _explains(
+        self,
+        cand: str,
+        mode: FailureMode | None,
+        a: Anomaly,
+        below: set[str],
+        slower_by: float | None = None,
+        hosts: frozenset[str] = frozenset(),
+    ) -> bool:
         if a.resource == cand:
             return True
-        if a.resource in below and (a.role or "other") not in INTRINSIC_ROLES:
+        if a.resource in hosts and (a.role or "other") in HOST_SUM_ROLES:
             return True
+        if a.resource in below and (a.role or "other") not in INTRINSIC_ROLES:
+            rise = _rise_s(a)
+            if slower_by is None or rise is None or slower_by >= LATENCY_SHARE * rise:
+                return True
         if mode is not None:
             for eff in mode.effects:
                 if eff.matches(a.metric, a.direction) and a.resource in self._effect_targets(
@@ -204,7 +262,9 @@ class RootCauseRanker:
         onsets = self.effective_onsets(opened)
         first = min(onsets.values())
         steps = sorted(a.step for a in opened if a.step)
-        tau = max(self.onset_tau, steps[len(steps) // 2] if steps else 0.0)
+        # onsets are known to one sampling step: closer ones are not ordered
+        resolution = steps[len(steps) // 2] if steps else 0.0
+        tau = max(self.onset_tau, resolution)
         out = []
         for cand, own in by_res.items():
             mode_name, knowledge, matched = self.best_mode(cand, own)
@@ -214,11 +274,15 @@ class RootCauseRanker:
             # has not failed, and explains none of the client's symptoms
             fails = any((a.role or "other") != "throughput" for a in own)
             below = self.graph.downstream(cand) if fails else set()
-            explained = [a for a in opened if self._explains(cand, mode, a, below)]
+            slower_by = slowdown_only(own)
+            hosts = frozenset(self.graph.hosts_of(cand))
+            explained = [
+                a for a in opened if self._explains(cand, mode, a, below, slower_by, hosts)
+            ]
             # by metric family: the p90, p95 and p99 of one latency are one signal
             direction = len({_family(a) for a in explained}) / len(families)
             onset = min(a.onset for a in own)
-            onset_part = math.exp(-(onsets[cand] - first) / tau)
+            onset_part = math.exp(-max(onsets[cand] - first - resolution, 0.0) / tau)
             zmax = max(abs(a.raw_score) for a in own)
             strength = 1.0 - math.exp(-zmax / 10.0)
             parts = ScoreParts(

@@ -14,6 +14,7 @@ from foreshock.evaluate.nezha import build_day
 from foreshock.evaluate.pet_shop import build_scenario
 from foreshock.evaluate.replays import score_run, summarise
 from foreshock.pipelines.sources.replay import read_replay
+from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.incident import Incident, RootCauseCandidate
 from foreshock.sim.simulator import simulate
 
@@ -53,6 +54,51 @@ def test_a_fault_counts_only_the_incident_opened_in_its_own_window() -> None:
     assert normal == {"normal_seconds": 1000.0, "false_incidents": 1.0}
     s = summarise(rows)["all"]
     assert (s["top1"], s["top3"], s["avg5"]) == (0.5, 1.0, 0.9)
+
+
+def test_each_missed_fault_says_at_which_stage_it_was_lost() -> None:
+    def an(resource: str, onset: float) -> Anomaly:
+        return Anomaly(
+            resource=resource,
+            metric="m",
+            onset=onset,
+            detected_at=onset,
+            score=1.0,
+            raw_score=9.0,
+            direction="up",
+            value=1.0,
+            baseline=0.0,
+            detector="fleet",
+        )
+
+    truth = {
+        "fault": "several",
+        "faults": [
+            {"fault": "a", "start": 1000.0, "root_cause": {"resource": "quiet"}},
+            {"fault": "b", "start": 2000.0, "root_cause": {"resource": "blip"}},
+            {"fault": "c", "start": 3000.0, "root_cause": {"resource": "old"}},
+            {"fault": "d", "start": 4000.0, "root_cause": {"resource": "deep"}},
+            {"fault": "e", "start": 5000.0, "root_cause": {"resource": "hit"}},
+        ],
+    }
+    old = inc(500.0, "old")  # opened before the faults
+    old.anomalies = [an("old", 500.0), an("old", 3010.0)]  # c's anomaly joined it
+    incidents = [old, inc(4010.0, "web", "deep"), inc(5010.0, "hit")]
+    anomalies = [an("blip", 2010.0), an("old", 500.0), an("old", 3010.0)]
+    rows, _ = score_run(incidents, truth, 0.0, 6000.0, anomalies)
+    assert [r["miss"] for r in rows] == [
+        "no_anomaly",  # nothing on the root at all
+        "not_credible",  # the root was anomalous, no incident opened
+        "joined_earlier",  # its anomaly went to an incident opened before it
+        "outranked",  # in its incident, second
+        None,  # found and first
+    ]
+    assert summarise(rows)["all"]["misses"] == {
+        "no_anomaly": 1,
+        "not_credible": 1,
+        "joined_earlier": 1,
+        "outranked": 1,
+    }
 
 
 def _wide(path: Path, times: list[float], cols: dict[tuple[str, str, str], list[float]]) -> None:

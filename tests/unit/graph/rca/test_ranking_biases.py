@@ -2,7 +2,9 @@
 
 Each test fails on the method of before issue 11: the deepest dependency won whenever its
 traffic changed, the earliest onset won even for a lone blip, three quantiles of one
-latency made a blip credible, and a lingering episode absorbed the next fault.
+latency made a blip credible, a lingering episode absorbed the next fault, a dependency
+slower by far less than its client took the blame, and a host's load blip took the fault
+of a process running on it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ def an(
     role: str | None = None,
     direction: str = "up",
     step: float = 300.0,
+    value: float = 1.0,
+    baseline: float = 0.0,
+    unit: str | None = None,
 ) -> Anomaly:
     return Anomaly(
         resource=r,
@@ -50,11 +55,12 @@ def an(
         score=1.0,
         raw_score=z if direction == "up" else -z,
         direction=direction,
-        value=1.0,
-        baseline=0.0,
+        value=value,
+        baseline=baseline,
         detector="fleet",
         role=role,
         step=step,
+        unit=unit,
     )
 
 
@@ -73,6 +79,46 @@ def test_a_dependency_whose_traffic_dropped_is_not_the_cause_of_its_broken_clien
         ]
     )
     assert order[0] == "carts", order
+
+
+def test_a_database_40_ms_slower_does_not_explain_a_client_400_ms_slower() -> None:
+    # PetShop's payforadoption faults: the database's p99 rose 40 ms one step before the
+    # service's latency rose 400 ms; request times add up along a call chain
+    def lat(r: str, onset: float, base: float, value: float) -> Anomaly:
+        return an(r, LAT, onset, role="latency", unit="s", value=value, baseline=base)
+
+    order = ranked([lat("db", 0, 0.013, 0.056), lat("carts", 300, 0.19, 0.43)])
+    assert order[0] == "carts", order
+    # a database that slowed down as much as its client still explains it
+    order = ranked([lat("db", 0, 0.013, 0.5), lat("carts", 300, 0.19, 0.43)])
+    assert order[0] == "db", order
+
+
+def test_a_host_load_blip_does_not_take_a_fault_of_a_process_on_it() -> None:
+    # the lab: the host's load rose a little (alone, 4 minutes before); then Redis, on that
+    # host, hit its memory limit and evicted keys, and its client missed the cache
+    topo = Topology.model_validate(
+        {
+            "nodes": [
+                {"id": "app", "kind": "service"},
+                {"id": "redis", "kind": "redis"},
+                {"id": "host", "kind": "host"},
+            ],
+            "edges": [
+                {"from": "app", "to": "redis"},
+                {"from": "redis", "to": "host", "type": "runs_on"},
+                {"from": "app", "to": "host", "type": "runs_on"},
+            ],
+        }
+    )
+    anomalies = [
+        an("host", "node_load1", -240, z=5, role="saturation", step=5),
+        an("redis", "redis_evicted_keys_total", 0, role="errors", step=5),
+        an("app", "app_cache_misses_total", 5, role="throughput", step=5),
+        an("app", "app_request_seconds_sum", 5, role="latency", step=5),
+    ]
+    order = [c.resource for c in RootCauseRanker(NetworkXGraph(topo), PACKS).rank(anomalies)]
+    assert order[0] == "redis", order
 
 
 def test_a_lone_early_blip_does_not_win_the_onset() -> None:
