@@ -9,8 +9,12 @@ Each anomalous resource is a candidate. Its score combines four factors, each in
   dependency's outage does not explain its dependents' *utilisation* metrics, such as a
   log that grows; a dependency whose only anomalies are changes of traffic has not failed
   — the deepest dependency of a broken service sees its traffic change — and explains
-  none of its dependents), and the effects its pack's failure mode declares on other resources
-  (a Redis that evicts explains the query surge on the database behind its clients);
+  none of its dependents; a dependency that only got slower explains a dependent's
+  slowdown only if it got slower by at least half as much — request times add up along
+  a call chain), the utilisation and load of the host it runs on (a host's CPU and load
+  sum what runs on it), and the effects its pack's failure mode declares on other
+  resources (a Redis that evicts explains the query surge on the database behind its
+  clients);
 - **onset** (0.3): causes start earlier: ``exp(-(onset - first onset) / tau)``, where a
   resource's onset is its earliest *corroborated* one (see :meth:`RootCauseRanker.
   effective_onsets`: a lone early blip is not rewarded for being early) and ``tau`` is at
