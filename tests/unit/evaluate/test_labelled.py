@@ -58,17 +58,11 @@ def test_a_fault_counts_only_the_incident_opened_in_its_own_window() -> None:
 
 def test_each_missed_fault_says_at_which_stage_it_was_lost() -> None:
     def an(resource: str, onset: float) -> Anomaly:
-        return Anomaly(
-            resource=resource,
-            metric="m",
-            onset=onset,
-            detected_at=onset,
-            score=1.0,
-            raw_score=9.0,
-            direction="up",
-            value=1.0,
-            baseline=0.0,
-            detector="fleet",
+        fields = {"resource": resource, "metric": "m", "onset": onset, "detected_at": onset}
+        return Anomaly.model_validate(
+            fields
+            | {"score": 1, "raw_score": 9, "direction": "up", "value": 1, "baseline": 0}
+            | {"detector": "fleet"}
         )
 
     truth = {
