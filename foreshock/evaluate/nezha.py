@@ -30,6 +30,10 @@ Metrics, under the service and host packs' names:
   ``node_memory_usage_percent``, ``node_network_receive_bytes_rate`` (once per node)
 - ``front_service.csv`` → the frontend's ``request_latency_seconds{stat="p50",scope="service"}``
   and ``request_errors_percent`` (100 − success rate)
+- ``source_50.csv`` / ``destination_50.csv`` (per call edge ``caller_callee``, the median
+  request time as the caller / the callee measures it, aggregated from traces as a service
+  mesh's metrics are) → the *callee*'s
+  ``request_latency_seconds{stat="p50",caller="…",reporter="source"|"destination"}``
 
 ``CpuUsage(m)`` and ``MemoryUsage(Mi)`` repeat the rates; ``PodSuccessRate(%)`` is zero
 throughout the published files: they are left out.
@@ -163,6 +167,7 @@ def _day_rows(day: Path) -> tuple[list[Row], list[tuple[str, str]]]:
                         v = _num(row.get(col))
                         if math.isfinite(v):
                             rows.append((t, host, name, v))
+    rows += _edge_rows(metric)
     front = metric / "front_service.csv"
     if front.is_file():
         with front.open(newline="") as fh:
@@ -176,6 +181,34 @@ def _day_rows(day: Path) -> tuple[list[Row], list[tuple[str, str]]]:
                 if math.isfinite(sr):
                     rows.append((t, "frontend", "request_errors_percent", 100.0 - sr))
     return rows, edges
+
+
+def _edge_rows(metric: Path) -> list[Row]:
+    """Per-call-edge median request times (``source_50.csv``: as the caller measures them,
+    ``destination_50.csv``: as the callee does), as request times of the *callee* labelled
+    by caller and reporter — a service mesh's view of a service (Istio's request duration by
+    source and destination). A delay on the network into a service shows on its callers'
+    side of these edges while the service's own series stay flat."""
+    rows: list[Row] = []
+    for name, reporter in (("source_50.csv", "source"), ("destination_50.csv", "destination")):
+        path = metric / name
+        if not path.is_file():
+            continue
+        with path.open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                t = minute(row["time"])
+                for col, cell in row.items():
+                    if col in ("time", "timestamp") or "_" not in col:
+                        continue
+                    caller, callee = col.split("_", 1)
+                    v = _num(cell)
+                    if math.isfinite(v):
+                        metric_name = (
+                            f'request_latency_seconds{{stat="p50",caller="{caller}",'
+                            f'reporter="{reporter}"}}'
+                        )
+                        rows.append((t, callee, metric_name, v))
+    return rows
 
 
 def _faults(day: Path) -> list[dict[str, str]]:

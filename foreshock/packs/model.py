@@ -29,6 +29,28 @@ def base_name(metric: str) -> str:
     return metric if i < 0 else metric[:i]
 
 
+#: Labels that name a statistic of one signal (a quantile, a histogram bucket), not a signal.
+STAT_LABELS = frozenset({"stat", "quantile", "le"})
+
+
+def signal_of(metric: str) -> str:
+    """One signal of a metric: its name and labels, without the statistic's label.
+
+    The p90 and p99 of one request time are one signal; the request times of one service
+    as two different callers measure them are two.
+
+    >>> signal_of('request_latency_seconds{stat="p99",caller="frontend"}')
+    'request_latency_seconds{caller="frontend"}'
+    >>> signal_of('http_request_duration_seconds{quantile="0.99"}')
+    'http_request_duration_seconds'
+    """
+    labels = {k: v for k, v in labels_of(metric).items() if k not in STAT_LABELS}
+    if not labels:
+        return base_name(metric)
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{base_name(metric)}{{{inner}}}"
+
+
 def labels_of(metric: str) -> dict[str, str]:
     """Label set of ``a{b="c",d="e"}`` (``{}`` without one).
 

@@ -8,8 +8,9 @@ incident's newest onset, on a resource already in it, or as a symptom of a failu
 still open — a fault that starts later on another resource, next to a lingering episode,
 is a new incident. An anomaly that links two incidents merges them. A group not opened yet
 gathers anomalies within ``window`` seconds of its activity. A group is only *opened*
-(emitted) once it is credible: at least ``min_series`` anomalous metric families (a name
-without its labels: the p90 and p99 of one latency are one) on more than one resource; on
+(emitted) once it is credible: at least ``min_series`` anomalous signals (a metric without
+its statistic's label, :func:`~foreshock.packs.model.signal_of`: the p90 and p99 of one
+latency are one) on more than one resource; on
 one resource, once one of them has been anomalous for :data:`LONE_STEPS` of its sampling
 steps; one series alone after ``single_after`` seconds (and as many steps) — a lone blip
 pages nobody. Anomalies of a series on probation (too young to trust its baseline, see
@@ -61,7 +62,7 @@ from typing import Any
 
 from foreshock.graph.backends.base import GraphBackend
 from foreshock.graph.rca.ranking import INTRINSIC_ROLES, RootCauseRanker
-from foreshock.packs.model import base_name
+from foreshock.packs.model import signal_of
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.errors import SnapshotError
 from foreshock.schemas.incident import Incident
@@ -240,8 +241,9 @@ class IncidentGrouper:
             return True  # already a decision with hysteresis: page with its lead time
         counted = [a for a in g.anomalies if a.kind != "log" and not a.probation]
         # the p90, p95 and p99 of one latency are one signal, not three: series count by
-        # metric family (the name without its labels) per resource
-        families = {(a.resource, base_name(a.metric)) for a in counted}
+        # signal (the name and labels without the statistic's) per resource; one service's
+        # request times as two callers measure them are two observers, two signals
+        families = {(a.resource, signal_of(a.metric)) for a in counted}
         steps = {a.series: a.step or 0.0 for a in counted}
         held = [
             (now - g.since[s], steps[s]) for s in g.open_series if s in steps

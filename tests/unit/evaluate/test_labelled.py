@@ -172,6 +172,9 @@ def test_a_nezha_day_puts_its_fault_free_hours_first_with_a_gap(tmp_path: Path) 
             h, mm = divmod(m, 60)
             lines.append(f"2022-08-22 {3 + h:02d}:{mm:02d}:19.5 +0000 UTC,{pod},5,0.01,10,20")
         (metric / f"{pod}_metric.csv").write_text("\n".join(lines) + "\n")
+    edges = ["time,timestamp,frontend_cartservice"]  # per-call-edge medians, caller side
+    edges += [f"2022-08-22 03:{m:02d}:20.0 +0000 UTC m=+1.0,0,0.004" for m in range(5)]
+    (metric / "source_50.csv").write_text("\n".join(edges) + "\n")
     (day / "2022-08-22-fault_list.json").write_text(
         json.dumps(
             {
@@ -195,6 +198,11 @@ def test_a_nezha_day_puts_its_fault_free_hours_first_with_a_gap(tmp_path: Path) 
     assert ts[ts >= hi][0] - hi >= 3600  # then a gap of hours, then the day's faults
     kinds = {n.id: n.kind for n in rep.topology.nodes}
     assert kinds == {"frontend": "service", "cartservice": "service", "node-33.3.3.3": "host"}
+    # the calls frontend makes to cartservice are request times of cartservice, by caller
+    edge = 'request_latency_seconds{stat="p50",caller="frontend",reporter="source"}'
+    with (folder / "metrics.csv").open(newline="") as fh:
+        rows = [r for r in csv.reader(fh) if r[1:3] == ["cartservice", edge]]
+    assert len(rows) == 5 and float(rows[0][3]) == 0.004
 
 
 def test_eval_replays_scores_a_folder_of_simulated_incidents(tmp_path: Path) -> None:

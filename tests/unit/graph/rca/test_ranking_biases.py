@@ -148,6 +148,18 @@ def test_three_quantiles_of_one_latency_are_one_signal_not_a_credible_incident()
     assert gr.tick(700.0) != []  # still there after single_after: now it is one
 
 
+def test_a_service_slower_for_two_of_its_callers_is_two_signals_and_pages_after_3_steps() -> None:
+    # a network delay into carts: its own series stay flat, the calls web and a batch job
+    # make to it are slower (a mesh's per-caller request times, median); two observers
+    gr = grouper()
+    out = []
+    for caller in ("web", "batch"):
+        m = f'request_latency_seconds{{stat="p50",caller="{caller}",reporter="source"}}'
+        out += gr.process(an("carts", m, 0, step=60.0, role="latency"))
+    assert out == []  # one resource: not at once
+    assert gr.tick(240.0) != []  # old: one signal, nothing until single_after (600 s)
+
+
 def test_a_fault_that_starts_later_next_to_a_lingering_episode_is_a_new_incident() -> None:
     gr = grouper()
     lat = an("carts", LAT, 0, step=60.0, role="latency")
