@@ -265,13 +265,13 @@ class IncidentGrouper:
         # the p90, p95 and p99 of one latency are one signal, not three: series count by
         # signal (the name and labels without the statistic's) per resource; one service's
         # request times as two callers measure them are two observers, two signals
-        families = {(a.resource, signal_of(a.metric)) for a in counted}
+        signals = {(a.resource, signal_of(a.metric)) for a in counted}
         steps = {a.series: a.step or 0.0 for a in counted}
         held = [
             (now - g.since[s], steps[s]) for s in g.open_series if s in steps
         ]  # (seconds open, the series' step) of the counted series still open
-        if len(families) >= self.min_series:
-            if len({r for r, _ in families}) > 1:
+        if len(signals) >= self.min_series:
+            if len({r for r, _ in signals}) > 1:
                 return True  # several resources at once: a fault spreading
             # one resource alone: a lone blip of a few of its series pages nobody
             return any(d >= LONE_STEPS * st for d, st in held)
