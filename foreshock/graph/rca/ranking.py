@@ -55,7 +55,7 @@ from collections.abc import Sequence
 
 from foreshock.graph.backends.base import GraphBackend
 from foreshock.packs.loader import PackIndex
-from foreshock.packs.model import Effect, FailureMode, base_name
+from foreshock.packs.model import STAT_LABELS, Effect, FailureMode, base_name, labels_of
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.incident import CandidateEvidence, RootCauseCandidate, ScoreParts
 
@@ -69,6 +69,13 @@ WEIGHTS = ScoreParts(direction=0.4, onset=0.3, knowledge=0.2, strength=0.1)
 #: chain, so a database 40 ms slower cannot make its client 400 ms slower (a share of 1/2
 #: leaves room for a client that calls it twice per request).
 LATENCY_SHARE = 0.5
+#: A client whose request time rose by more than this many times a slowdown-only
+#: dependency's (same statistic) is failing on its own: that dependency explains none of
+#: its signals, its errors included. Wider than ``1 / LATENCY_SHARE``: one request may call
+#: the dependency a few times (OnlineBoutique's checkout calls currency twice per request:
+#: 2.03 times its per-call rise), a client failing on its own is far beyond (PetShop's
+#: payforadoption erring, p95 +0.70 s over its database's p99 +0.076 s: 9.2 times).
+OUTGROWN = 4.0
 
 #: Roles of a host's metrics that sum what runs on it: a process on the host that fails
 #: (evicts, spins, retries) moves its host's CPU and load as much as a runaway neighbour.
@@ -123,6 +130,48 @@ def slowdown_only(own: Sequence[Anomaly]) -> float | None:
             return None
         rises.append(r)
     return max(rises) if rises else None
+
+
+def _quantile(a: Anomaly) -> float | None:
+    """The quantile a request-time series carries (0.99 for ``p99`` or ``0.99``; None for a
+    mean or a series without a statistic label)."""
+    labels = labels_of(a.metric)
+    text = next((labels[k] for k in STAT_LABELS if k in labels), "")
+    try:
+        return float(text[1:]) / 100.0 if text.startswith("p") else float(text)
+    except ValueError:
+        return None
+
+
+def _outgrown(
+    below: set[str], by_res: dict[str, list[Anomaly]], own: Sequence[Anomaly]
+) -> set[str]:
+    """Dependents of a slowdown-only dependency whose own request time rose by more than it
+    can account for: by more than :data:`OUTGROWN` times the dependency's rise of a
+    comparable statistic — of the mean for a mean, of the nearest quantile at or above the
+    client's for a quantile (the dependency's tail bounds what it adds to the client's
+    p95; its mean says nothing of the client's p99). No comparable statistic: not outgrown.
+    """
+    means: list[float] = []
+    tails: list[tuple[float, float]] = []
+    for a in own:
+        r, q = _rise_s(a), _quantile(a)
+        if r is not None:
+            (means.append(r) if q is None else tails.append((q, r)))
+    out = set()
+    for res in below:
+        for a in by_res.get(res, ()):
+            rise, q = _rise_s(a), _quantile(a)
+            if rise is None:
+                continue
+            if q is None:
+                bound = max(means, default=None)
+            else:
+                above = [(qd, r) for qd, r in tails if qd >= q]
+                bound = min(above)[1] if above else None
+            if bound is not None and rise > OUTGROWN * bound:
+                out.add(res)
+    return out
 
 
 def _family(a: Anomaly) -> tuple[str, str]:
@@ -279,6 +328,10 @@ class RootCauseRanker:
             fails = any((a.role or "other") != "throughput" for a in own)
             below = self.graph.downstream(cand) if fails else set()
             slower_by = slowdown_only(own)
+            if slower_by is not None:
+                # a client slower by far more than this dependency is failing on its own:
+                # the dependency explains none of its signals (its errors included)
+                below = below - _outgrown(below, by_res, own)
             hosts = frozenset(self.graph.hosts_of(cand))
             explained = [
                 a for a in opened if self._explains(cand, mode, a, below, slower_by, hosts)
