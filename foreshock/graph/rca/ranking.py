@@ -11,7 +11,8 @@ Each anomalous resource is a candidate. Its score combines four factors, each in
   — the deepest dependency of a broken service sees its traffic change — and explains
   none of its dependents; a dependency that only got slower explains a dependent's
   slowdown only if it got slower by at least half as much — request times add up along
-  a call chain), the utilisation and load of the host it runs on (a host's CPU and load
+  a call chain — and nothing of a dependent over :data:`OUTGROWN` times slower than itself,
+  which fails on its own), the utilisation and load of the host it runs on (a host's CPU and load
   sum what runs on it), and the effects its pack's failure mode declares on other
   resources (a Redis that evicts explains the query surge on the database behind its
   clients);
