@@ -4,9 +4,7 @@ An anomaly joins an open incident when its resource is within ``max_hops`` of on
 incident's resources (ignoring edge direction; resources the topology connects to nothing,
 as in a replay without one, group by time alone) and it began while the incident still
 unfolds: within ``spread`` seconds (and :data:`LONE_STEPS` of its series' steps) of the
-incident's newest onset, on a resource still failing in it (an open anomaly other than
-its own usage: a memory that stays up after a fault keeps the incident open, but the
-service breaking again later is a new fault), or as a symptom of a failure in it
+incident's newest onset, on a resource already in it, or as a symptom of a failure in it
 still open — a fault that starts later on another resource, next to a lingering episode,
 is a new incident. An anomaly that links two incidents merges them. A group not opened yet
 gathers anomalies within ``window`` seconds of its activity. A group is only *opened*
@@ -64,7 +62,7 @@ from typing import Any
 
 from foreshock.graph.backends.base import GraphBackend
 from foreshock.graph.rca.ranking import INTRINSIC_ROLES, RootCauseRanker
-from foreshock.packs.model import base_name, signal_of
+from foreshock.packs.model import signal_of
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.errors import SnapshotError
 from foreshock.schemas.incident import Incident
@@ -151,12 +149,12 @@ class IncidentGrouper:
             # an ongoing incident: anything connected that begins while it still unfolds
             # (within ``spread`` of its newest onset); a fault that begins later, on a
             # neighbour of a lingering episode, is a new incident, not more of the old one
-            # — but a resource still failing in it may go on failing in new ways (a Redis
-            # whose memory crept up for twenty minutes starts evicting), and a dependent may
+            # — but a resource already in it may go on failing in new ways (a Redis whose
+            # memory crept up for twenty minutes starts evicting), and a dependent may
             # show a failure of its dependency that is still going on (a broker that
             # refuses writes, its producers' errors minutes later)
             spreading = g.last_onset + max(self.spread, LONE_STEPS * (a.step or 0.0))
-            later = a.resource in self._failing(g) or self._caused_by_open(g, a)
+            later = a.resource in g.resources or self._caused_by_open(g, a)
             latest = a.onset if later else spreading
         elif not g.open_series and g.opened_at is None:
             latest = g.last_activity + self.blip_gap  # a blip that passed, or log lines
@@ -169,26 +167,6 @@ class IncidentGrouper:
         # resources the topology does not connect to anything (a replay without one): all
         # that is known is time, and anomalies close in time are one incident
         return self._isolated(a.resource) and all(self._isolated(r) for r in g.resources)
-
-    def _failing(self, g: _Group) -> set[str]:
-        """Resources of ``g`` still failing: an open anomaly that is not their own usage
-        (a container's memory that stays up after a fault is not a failure going on), or
-        usage of a bounded capacity of their pack (a Redis nearing ``maxmemory``, a broker's
-        log nearing its disk: an exhaustion in progress)."""
-        return {
-            x.resource
-            for x in g.anomalies
-            if x.series in g.open_series
-            and (
-                (x.role or "other") not in INTRINSIC_ROLES
-                or base_name(x.metric) in self._bounded(x.resource)
-            )
-        }
-
-    def _bounded(self, resource: str) -> set[str]:
-        """The usage metrics of ``resource``'s pack that have a limit (capacity pairs)."""
-        pack = self.ranker.packs.packs.get(self.graph.kind(resource))
-        return {c.used for c in pack.capacity} if pack else set()
 
     def _isolated(self, resource: str) -> bool:
         return not self.graph.upstream(resource) and not self.graph.downstream(resource)

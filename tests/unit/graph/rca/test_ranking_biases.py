@@ -204,32 +204,3 @@ def test_a_fault_that_starts_later_next_to_a_lingering_episode_is_a_new_incident
     later += gr.process(an("web", LAT, 1200, step=60.0, role="latency"))
     assert later and later[-1].id != first[-1].id
     assert later[-1].resources == ["cache", "web"]
-
-
-def test_a_service_that_breaks_again_while_only_its_memory_stayed_up_is_a_new_incident() -> None:
-    gr = grouper()
-    lat = an("carts", LAT, 0, step=60.0, role="latency")
-    mem = an("carts", "container_memory_usage_percent", 0, step=60.0, role="utilisation")
-    first = gr.process(lat) + gr.process(mem) + gr.tick(240.0)
-    assert first and first[-1].resources == ["carts"]
-    # the CPU fault ends (latency back), its memory stays up; 20 minutes later carts
-    # slows down again: a second fault, not more of the first (old: it joined the first)
-    gr.process(lat.model_copy(update={"state": "closed", "detected_at": 300.0}))
-    again = an("carts", 'request_latency_seconds{stat="p90"}', 1200, step=60.0, role="latency")
-    cpu = an("carts", "container_cpu_usage_percent", 1200, step=60.0, role="utilisation")
-    later = gr.process(again) + gr.process(cpu) + gr.tick(1200.0 + 240.0)
-    assert later and later[-1].id != first[-1].id
-
-
-def test_a_redis_whose_memory_nears_its_limit_and_then_evicts_is_one_incident() -> None:
-    # memory used is bounded (maxmemory, a capacity pair of the redis pack): while it is up
-    # the exhaustion is in progress, and the evictions 20 minutes later are the same fault
-    gr = grouper()
-    mem = an("cache", "redis_memory_used_bytes", 0, step=15.0, role="utilisation")
-    lat = an("cache", "redis_commands_duration_seconds_total", 0, step=15.0, role="latency")
-    first = gr.process(mem) + gr.process(lat) + gr.tick(60.0)
-    assert first
-    gr.process(lat.model_copy(update={"state": "closed", "detected_at": 120.0}))
-    evict = an("cache", "redis_evicted_keys_total", 1200, step=15.0, role="errors")
-    later = gr.process(evict) + gr.tick(1200.0 + 700.0)  # past single_after
-    assert all(i.id == first[-1].id for i in later)  # old: a second incident
