@@ -157,8 +157,10 @@ def _outgrown(
     tails: list[tuple[float, float]] = []
     for a in own:
         r, q = _rise_s(a), _quantile(a)
-        if r is not None:
-            (means.append(r) if q is None else tails.append((q, r)))
+        if r is not None and q is None:
+            means.append(r)
+        elif r is not None and q is not None:
+            tails.append((q, r))
     out = set()
     for res in below:
         for a in by_res.get(res, ()):
