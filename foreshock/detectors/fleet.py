@@ -46,6 +46,7 @@ _PARAMS = (
     "damp",
     "adapt",
     "warmup",
+    "rewarm",
     "rel_floor",
     "abs_floor",
 )
@@ -74,6 +75,10 @@ class RobustBaseline:
         change, such as a deploy that doubles traffic, stops alarming).
     warmup
         Samples before a series is scored (its score is 0 until then).
+    rewarm
+        Samples a warm series waits after :meth:`forget` (a long gap) while its level
+        re-learns as the mean of what came after the gap; its scale and hour-of-day
+        profile, which a collector being down does not change, are kept.
     rel_floor, abs_floor
         The scale never drops below ``rel_floor * |level| + abs_floor`` so that flat
         series do not turn rounding noise into alarms.
@@ -105,6 +110,7 @@ class RobustBaseline:
         damp: float = 0.05,
         adapt: float = 7200.0,
         warmup: int = 30,
+        rewarm: int = 3,
         rel_floor: float = 0.01,
         abs_floor: float = 1e-6,
     ) -> None:
@@ -116,6 +122,7 @@ class RobustBaseline:
         self.damp = damp
         self.adapt = adapt
         self.warmup = warmup
+        self.rewarm = rewarm
         self.rel_floor = rel_floor
         self.abs_floor = abs_floor
         self._capacity = 0
@@ -124,6 +131,7 @@ class RobustBaseline:
         self._season: FloatArray = np.zeros((0, _HOURS))
         self._count: FloatArray = np.zeros(0)
         self._wild_since: FloatArray = np.zeros(0)
+        self._fresh: FloatArray = np.zeros(0)  # samples since a re-level (inf: none)
 
     # -- state ---------------------------------------------------------------------
     def _ensure(self, max_id: int) -> None:
@@ -138,12 +146,17 @@ class RobustBaseline:
         self._season = np.concatenate([self._season, np.zeros((grow, _HOURS))])
         self._count = np.concatenate([self._count, np.zeros(grow)])
         self._wild_since = np.concatenate([self._wild_since, np.full(grow, np.nan)])
+        self._fresh = np.concatenate([self._fresh, np.full(grow, np.inf)])
         self._capacity = cap
 
     def state_bytes(self) -> int:
         """Bytes of learned state held, all series together."""
         return int(
-            self._level.nbytes + self._scale.nbytes + self._season.nbytes + self._count.nbytes
+            self._level.nbytes
+            + self._scale.nbytes
+            + self._season.nbytes
+            + self._count.nbytes
+            + self._fresh.nbytes
         )
 
     @property
@@ -158,25 +171,37 @@ class RobustBaseline:
     def is_warm(self, ids: IntArray) -> npt.NDArray[np.bool_]:
         """Which of ``ids`` have seen enough samples to be scored."""
         self._ensure(int(ids.max(initial=0)))
-        return np.asarray(self._count[ids] >= self.warmup, dtype=np.bool_)
+        warm = (self._count[ids] >= self.warmup) & (self._fresh[ids] >= self.rewarm)
+        return np.asarray(warm, dtype=np.bool_)
 
     def forget(self, ids: IntArray) -> None:
-        """Series ``ids`` start over: level, scale and profile are learned again.
+        """Series ``ids`` come back after a long gap: their level re-learns.
 
-        >>> det = RobustBaseline(warmup=2)
+        A warm series keeps its scale and hour-of-day profile (how much it varies does
+        not change while a collector is down) and takes the mean of its first ``rewarm``
+        samples after the gap as its level, scoring nothing meanwhile: data of another
+        period is not an anomaly, and a fault minutes after the gap is still seen. A
+        series that was not warm yet starts over.
+
+        >>> det = RobustBaseline(warmup=5, rewarm=2)
         >>> ids = np.array([0])
-        >>> for t in range(5):
-        ...     _ = det.update(ids, np.array([1.0]), float(t))
+        >>> for t in range(30):
+        ...     _ = det.update(ids, np.array([1.0 + 0.01 * (t % 2)]), float(t))
         >>> det.forget(ids)
-        >>> bool(det.is_warm(ids)[0]), float(det.update(ids, np.array([50.0]), 9.0)[0])
-        (False, 0.0)
+        >>> [round(float(det.update(ids, np.array([v]), 99.0 + i)[0]), 1)
+        ...  for i, v in enumerate([3.0, 3.01, 3.0, 3.5])]
+        [0.0, 0.0, -0.2, 16.5]
         """
         if ids.size == 0:
             return
         self._ensure(int(ids.max()))
-        self._count[ids] = 0.0
-        self._scale[ids] = 0.0
-        self._season[ids] = 0.0
+        warm = self._count[ids] >= self.warmup
+        cold = ids[~warm]
+        self._count[cold] = 0.0
+        self._scale[cold] = 0.0
+        self._season[cold] = 0.0
+        self._fresh[cold] = np.inf
+        self._fresh[ids[warm]] = 0.0
         self._wild_since[ids] = np.nan
 
     def baseline(self, ids: IntArray, timestamp: float) -> FloatArray:
@@ -215,10 +240,12 @@ class RobustBaseline:
         level = self._level[ids]
         season = self._season[ids, hour]
         scale = self._scale[ids]
+        fresh = self._fresh[ids]
         first = n == 0
-        level = np.where(first, values, level)
-
         seasoned = n >= self.season_after
+        # after a gap the first value sets the level (the profile kept)
+        level = np.where(first, values, level)
+        level = np.where(fresh == 0, values - np.where(seasoned, season, 0.0), level)
         pred = level + np.where(seasoned, season, 0.0)
         resid = values - pred
         lo = self.rel_floor * np.abs(level) + self.abs_floor
@@ -226,10 +253,12 @@ class RobustBaseline:
             lo = np.maximum(lo, floor)
         eff_scale = np.maximum(scale, lo)
         z = resid / eff_scale
-        z = np.where(n >= self.warmup, z, 0.0)
+        z = np.where((n >= self.warmup) & (fresh >= self.rewarm), z, 0.0)
 
-        # learning rates: 1/(n+1) while young (a running mean), then exponential
-        a_level = np.maximum(1.0 / (n + 1.0), 1.0 - 0.5 ** (1.0 / self.level_halflife))
+        # learning rates: 1/(n+1) while young (a running mean), then exponential; the
+        # level after a gap is a running mean again
+        a_young = np.maximum(1.0 / (n + 1.0), 1.0 / (fresh + 1.0))
+        a_level = np.maximum(a_young, 1.0 - 0.5 ** (1.0 / self.level_halflife))
         a_scale = np.maximum(1.0 / (n + 1.0), 1.0 - 0.5 ** (1.0 / self.scale_halflife))
         wild = np.abs(z) > self.clip
         since = self._wild_since[ids]
@@ -252,6 +281,7 @@ class RobustBaseline:
         s_upd = season + a_season * (values - level - season)
         self._season[ids, hour] = np.where(learn_season & ~wild, s_upd, season)
         self._count[ids] = n + 1.0
+        self._fresh[ids] = fresh + 1.0
         return np.asarray(z, dtype=np.float64)
 
     # -- one series, sample by sample ------------------------------------------------
@@ -290,9 +320,11 @@ class RobustBaseline:
         level = float(self._level[series])
         scale = float(self._scale[series])
         count = float(self._count[series])
+        fresh = float(self._fresh[series])
         since = float(self._wild_since[series])
         season = [float(s) for s in self._season[series]]
-        warmup, season_after, half_after = self.warmup, self.season_after, self.season_after // 2
+        warmup, rewarm = self.warmup, self.rewarm
+        season_after, half_after = self.season_after, self.season_after // 2
         clip, rel_floor, abs_floor = self.clip, self.rel_floor, self.abs_floor
         k_level = 1.0 - 0.5 ** (1.0 / self.level_halflife)
         k_scale = 1.0 - 0.5 ** (1.0 / self.scale_halflife)
@@ -310,11 +342,13 @@ class RobustBaseline:
             if first:
                 level = v
             s = season[hour]
+            if fresh == 0:
+                level = v - (s if count >= season_after else 0.0)
             pred = level + (s if count >= season_after else 0.0)
             resid = v - pred
             lo = rel_floor * abs(level) + abs_floor
             eff = scale if (scale >= lo or scale != scale) else lo  # np.maximum
-            if count >= warmup:
+            if count >= warmup and fresh >= rewarm:
                 if eff != 0.0:
                     z = resid / eff
                 elif resid != resid:
@@ -326,8 +360,10 @@ class RobustBaseline:
             else:
                 z = 0.0
             a_young = 1.0 / (count + 1.0)
-            a_level = a_young if a_young >= k_level else k_level  # np.maximum (NaN: k's)
-            a_scale = a_young if a_young >= k_scale else k_scale
+            a_scale = a_young if a_young >= k_scale else k_scale  # np.maximum (NaN: k's)
+            a_fresh = 1.0 / (fresh + 1.0)
+            a_young = a_young if a_young >= a_fresh else a_fresh
+            a_level = a_young if a_young >= k_level else k_level
             wild = abs(z) > clip
             if wild:
                 if since != since:
@@ -362,10 +398,12 @@ class RobustBaseline:
                 season[hour] = s + a_season * (v - level - s)
             level = new_level
             count = count + 1.0
+            fresh = fresh + 1.0
             out[j] = z
         self._level[series] = level
         self._scale[series] = scale
         self._count[series] = count
+        self._fresh[series] = fresh
         self._wild_since[series] = since
         self._season[series] = season
         return np.array(out, dtype=np.float64)
@@ -376,13 +414,14 @@ class RobustBaseline:
         return {name: getattr(self, name) for name in _PARAMS}
 
     def state_dict(self) -> dict[str, Any]:
-        """Learned state: five arrays indexed by series id."""
+        """Learned state: six arrays indexed by series id."""
         return {
             "level": self._level,
             "scale": self._scale,
             "season": self._season,
             "count": self._count,
             "wild_since": self._wild_since,
+            "fresh": self._fresh,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -394,6 +433,7 @@ class RobustBaseline:
             "season": np.asarray(state["season"], dtype=np.float64).reshape(-1, _HOURS),
             "count": np.asarray(state["count"], dtype=np.float64),
             "wild_since": np.asarray(state["wild_since"], dtype=np.float64),
+            "fresh": np.asarray(state.get("fresh", np.full(n, np.inf)), dtype=np.float64),
         }
         if any(len(a) != n for a in arrays.values()):
             raise ValueError("fleet detector state: arrays of different lengths")
@@ -402,6 +442,7 @@ class RobustBaseline:
         self._season = arrays["season"].copy()
         self._count = arrays["count"].copy()
         self._wild_since = arrays["wild_since"].copy()
+        self._fresh = arrays["fresh"].copy()
         self._capacity = n
 
 

@@ -80,3 +80,20 @@ def test_after_a_six_hour_gap_a_series_re_learns_instead_of_paging() -> None:
     fresh = DetectStage(kinds={"svc": "service"})
     shifted = feed(fresh, np.arange(500) * 15.0, np.concatenate([before, after]))
     assert any(a.state == "open" for a in shifted)
+
+
+def test_a_fault_minutes_after_a_six_hour_gap_is_still_seen() -> None:
+    # one-minute samples; after the gap the level is another (no page), and five minutes
+    # later the service slows down by 25 noise scales (old code: 30 samples of warm-up
+    # after any long gap, so nothing could be seen for half an hour)
+    step = 60.0
+    before = noisy(300, 0.1)
+    after = np.concatenate([noisy(5, 0.14, 1), noisy(10, 0.215, 2), noisy(20, 0.14, 3)])
+    times = np.concatenate([np.arange(300) * step, 299 * step + 6 * 3600 + np.arange(35) * step])
+    opened = [
+        a
+        for a in feed(DetectStage(kinds={"svc": "service"}), times, np.concatenate([before, after]))
+        if a.state == "open"
+    ]
+    assert [a.onset for a in opened] == [times[305]]
+    assert not opened[0].probation
