@@ -4,7 +4,9 @@ An anomaly joins an open incident when its resource is within ``max_hops`` of on
 incident's resources (ignoring edge direction; resources the topology connects to nothing,
 as in a replay without one, group by time alone) and it began while the incident still
 unfolds: within ``spread`` seconds (and :data:`LONE_STEPS` of its series' steps) of the
-incident's newest onset, on a resource already in it, or as a symptom of a failure in it
+incident's newest onset, on a resource still failing in it (an open anomaly other than
+its own usage: a memory that stays up after a fault keeps the incident open, but the
+service breaking again later is a new fault), or as a symptom of a failure in it
 still open — a fault that starts later on another resource, next to a lingering episode,
 is a new incident. An anomaly that links two incidents merges them. A group not opened yet
 gathers anomalies within ``window`` seconds of its activity. A group is only *opened*
@@ -19,10 +21,12 @@ anomalies have closed and ``resolve_after`` seconds passed quietly.
 A group never opened whose anomalies all closed (a blip, a few new log lines) still
 gathers what follows within ``blip_gap`` seconds — a precursor is part of the fault — but
 no later: a blip long past, with calm in between, is not the cause of the next fault.
-Until then it is *recovering*: only a recurrence of one of its own series joins it (a
-flapping symptom pages once), anything else starts a new incident (a new fault right after
-a recovery pages again). Log anomalies (a never-seen error template) join incidents as
-evidence but neither make one credible nor keep it open.
+Until then it is *recovering*: only a recurrence of one of its own series that begins
+within ``spread`` seconds (and :data:`LONE_STEPS` of the series' steps) of that series'
+close joins it (a flapping symptom pages once); anything else starts a new incident (a new
+fault right after a recovery pages again, and so does the same failure minutes after it).
+Log anomalies (a never-seen error template) join incidents as evidence but neither make
+one credible nor keep it open.
 
 Each emitted incident carries the ranked root-cause candidates; it is re-emitted with a
 bumped ``version`` when its resources or its top candidates change.
@@ -62,7 +66,7 @@ from typing import Any
 
 from foreshock.graph.backends.base import GraphBackend
 from foreshock.graph.rca.ranking import INTRINSIC_ROLES, RootCauseRanker
-from foreshock.packs.model import signal_of
+from foreshock.packs.model import base_name, signal_of
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.errors import SnapshotError
 from foreshock.schemas.incident import Incident
@@ -78,6 +82,7 @@ class _Group:
     anomalies: list[Anomaly] = field(default_factory=list)
     open_series: set[tuple[str, str]] = field(default_factory=set)
     since: dict[tuple[str, str], float] = field(default_factory=dict)
+    closed: dict[tuple[str, str], float] = field(default_factory=dict)  # last close per series
     emitted: Incident | None = None
     opened_at: float | None = None
     resolved: bool = False
@@ -149,12 +154,12 @@ class IncidentGrouper:
             # an ongoing incident: anything connected that begins while it still unfolds
             # (within ``spread`` of its newest onset); a fault that begins later, on a
             # neighbour of a lingering episode, is a new incident, not more of the old one
-            # — but a resource already in it may go on failing in new ways (a Redis whose
-            # memory crept up for twenty minutes starts evicting), and a dependent may
+            # — but a resource still failing in it may go on failing in new ways (a Redis
+            # whose memory crept up for twenty minutes starts evicting), and a dependent may
             # show a failure of its dependency that is still going on (a broker that
             # refuses writes, its producers' errors minutes later)
             spreading = g.last_onset + max(self.spread, LONE_STEPS * (a.step or 0.0))
-            later = a.resource in g.resources or self._caused_by_open(g, a)
+            later = a.resource in self._failing(g) or self._caused_by_open(g, a)
             latest = a.onset if later else spreading
         elif not g.open_series and g.opened_at is None:
             latest = g.last_activity + self.blip_gap  # a blip that passed, or log lines
@@ -167,6 +172,35 @@ class IncidentGrouper:
         # resources the topology does not connect to anything (a replay without one): all
         # that is known is time, and anomalies close in time are one incident
         return self._isolated(a.resource) and all(self._isolated(r) for r in g.resources)
+
+    def _failing(self, g: _Group) -> set[str]:
+        """Resources of ``g`` still failing: an open anomaly that is not their own usage
+        (a container's memory that stays up after a fault is not a failure going on), or
+        usage of a bounded capacity of their pack (a Redis nearing ``maxmemory``, a broker's
+        log nearing its disk: an exhaustion in progress)."""
+        return {
+            x.resource
+            for x in g.anomalies
+            if x.series in g.open_series
+            and (
+                (x.role or "other") not in INTRINSIC_ROLES
+                or base_name(x.metric) in self._bounded(x.resource)
+            )
+        }
+
+    def _bounded(self, resource: str) -> set[str]:
+        """The usage metrics of ``resource``'s pack that have a limit (capacity pairs)."""
+        pack = self.ranker.packs.packs.get(self.graph.kind(resource))
+        return {c.used for c in pack.capacity} if pack else set()
+
+    def _flaps(self, g: _Group, a: Anomaly) -> bool:
+        """Whether ``a`` is a recurrence of a series of the recovering incident ``g`` soon
+        after that series closed (within ``spread`` and :data:`LONE_STEPS` of its steps): a
+        flapping symptom. Later, the resource is failing again: a new fault to page."""
+        closed = g.closed.get(a.series)
+        return closed is not None and a.onset <= closed + max(
+            self.spread, LONE_STEPS * (a.step or 0.0)
+        )
 
     def _isolated(self, resource: str) -> bool:
         return not self.graph.upstream(resource) and not self.graph.downstream(resource)
@@ -193,6 +227,7 @@ class IncidentGrouper:
             for g in self._groups:
                 if key in g.open_series:
                     g.open_series.discard(key)
+                    g.closed[key] = a.detected_at
                     g.last_activity = max(g.last_activity, a.detected_at)
             return []
         live = [g for g in self._groups if self._near(g, a)]
@@ -201,7 +236,7 @@ class IncidentGrouper:
         # once); anything else is a new incident, so a new fault right after a recovery
         # pages. Groups not opened yet (a blip, log lines) gather connected anomalies.
         ongoing = [g for g in live if g.open_series or g.opened_at is None]
-        live = ongoing or [g for g in live if key in {x.series for x in g.anomalies}]
+        live = ongoing or [g for g in live if self._flaps(g, a)]
         # a resource's anomalies stay together: an anomaly near the group of its own
         # resource and another joins its own, it does not merge a new fault into an old one
         own = [g for g in live if a.resource in g.resources]
@@ -220,6 +255,8 @@ class IncidentGrouper:
                 g.anomalies += other.anomalies
                 g.open_series |= other.open_series
                 g.since.update(other.since)
+                for k, t in other.closed.items():
+                    g.closed[k] = max(t, g.closed.get(k, t))
                 g.first_onset = min(g.first_onset, other.first_onset)
                 g.last_onset = max(g.last_onset, other.last_onset)
                 if g.opened_at is None and other.opened_at is not None:
@@ -372,6 +409,7 @@ def _group_state(g: _Group) -> dict[str, Any]:
         "anomalies": [a.model_dump(mode="python") for a in g.anomalies],
         "open_series": [list(k) for k in sorted(g.open_series)],
         "since": [[r, m, t] for (r, m), t in g.since.items()],
+        "closed": [[r, m, t] for (r, m), t in g.closed.items()],
         "emitted": g.emitted.model_dump(mode="python") if g.emitted else None,
         "opened_at": g.opened_at,
         "resolved": g.resolved,
@@ -387,6 +425,7 @@ def _group_of(s: dict[str, Any]) -> _Group:
         anomalies=[Anomaly.model_validate(a) for a in s["anomalies"]],
         open_series={(str(r), str(m)) for r, m in s["open_series"]},
         since={(str(r), str(m)): float(t) for r, m, t in s["since"]},
+        closed={(str(r), str(m)): float(t) for r, m, t in s.get("closed", ())},
         emitted=Incident.model_validate(s["emitted"]) if s["emitted"] else None,
         opened_at=None if s["opened_at"] is None else float(s["opened_at"]),
         resolved=bool(s["resolved"]),

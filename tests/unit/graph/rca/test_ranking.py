@@ -24,6 +24,7 @@ TOPO = Topology.model_validate(
     }
 )
 PACKS = PackIndex(load_packs())
+WEB_ERRORS = "http_request_errors_total"
 
 
 def an(
@@ -153,6 +154,24 @@ def test_a_new_fault_after_a_recovery_is_a_new_incident_a_recurrence_is_not() ->
     # recovering one (whose series they repeat)
     (joined,) = grouper.process(an("web", "http_request_errors_total", 820))
     assert joined.id == second.id
+
+
+def test_the_same_failure_minutes_after_a_recovery_is_paged_again() -> None:
+    # back-to-back faults: the database fails, recovers, and 8 minutes after its last
+    # symptom closed fails the same way again (old code: a recurrence of the recovering
+    # incident's series joined it until it resolved, 15 minutes of quiet later, so the
+    # second fault paged nobody); a flap is a recurrence within ``spread`` of the close
+    g = NetworkXGraph(TOPO)
+    grouper = IncidentGrouper(g, RootCauseRanker(g, PACKS))
+    slow, errors = an("db", "mysql_global_status_slow_queries", 0), an("web", WEB_ERRORS, 20)
+    grouper.process(slow)
+    (first,) = grouper.process(errors)
+    grouper.process(closed(slow, 480))
+    grouper.process(closed(errors, 480))
+    grouper.process(an("db", "mysql_global_status_slow_queries", 960))
+    (second,) = grouper.process(an("web", WEB_ERRORS, 975))
+    assert second.id != first.id and second.version == 1
+    assert second.candidates[0].resource == "db"
 
 
 def test_log_templates_are_evidence_not_incidents() -> None:

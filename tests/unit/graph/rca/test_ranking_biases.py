@@ -125,6 +125,23 @@ def test_a_dependency_called_twice_per_request_still_explains_its_client() -> No
     assert explained_by([cur, co, errs], "db") == ["carts"]
 
 
+def test_a_dependency_slow_for_one_caller_is_compared_by_its_slowest_series() -> None:
+    # Nezha's product catalogue burning CPU: its median time as the recommender calls it
+    # (a heavy list) rose 0.35 s, as the frontend calls it (one item) 0.05 s; the
+    # recommender got 0.36 s slower. Old code compared the recommender's median with the
+    # dependency's *fastest* median series (0.05 s: "7 times slower, fails on its own")
+    def lat(r: str, m: str, value: float, baseline: float) -> Anomaly:
+        return an(r, m, 0, value=value, baseline=baseline, role="latency", unit="s", step=60)
+
+    anomalies = [
+        lat("db", 'request_latency_seconds{stat="p50",caller="web"}', 0.06, 0.006),
+        lat("db", 'request_latency_seconds{stat="p50",caller="carts"}', 0.36, 0.007),
+        lat("carts", 'request_latency_seconds{stat="p50",caller="web"}', 0.37, 0.013),
+        lat("carts", 'client_latency_seconds{stat="p90"}', 0.5, 0.03),
+    ]
+    assert explained_by(anomalies, "db") == ["carts"]  # old: []
+
+
 def test_a_host_load_blip_does_not_take_a_fault_of_a_process_on_it() -> None:
     # the lab: the host's load rose a little (alone, 4 minutes before); then Redis, on that
     # host, hit its memory limit and evicted keys, and its client missed the cache
@@ -204,3 +221,32 @@ def test_a_fault_that_starts_later_next_to_a_lingering_episode_is_a_new_incident
     later += gr.process(an("web", LAT, 1200, step=60.0, role="latency"))
     assert later and later[-1].id != first[-1].id
     assert later[-1].resources == ["cache", "web"]
+
+
+def test_a_service_that_breaks_again_while_only_its_memory_stayed_up_is_a_new_incident() -> None:
+    gr = grouper()
+    lat = an("carts", LAT, 0, step=60.0, role="latency")
+    mem = an("carts", "container_memory_usage_percent", 0, step=60.0, role="utilisation")
+    first = gr.process(lat) + gr.process(mem) + gr.tick(240.0)
+    assert first and first[-1].resources == ["carts"]
+    # the CPU fault ends (latency back), its memory stays up; 20 minutes later carts
+    # slows down again: a second fault, not more of the first (old: it joined the first)
+    gr.process(lat.model_copy(update={"state": "closed", "detected_at": 300.0}))
+    again = an("carts", 'request_latency_seconds{stat="p90"}', 1200, step=60.0, role="latency")
+    cpu = an("carts", "container_cpu_usage_percent", 1200, step=60.0, role="utilisation")
+    later = gr.process(again) + gr.process(cpu) + gr.tick(1200.0 + 240.0)
+    assert later and later[-1].id != first[-1].id
+
+
+def test_a_redis_whose_memory_nears_its_limit_and_then_evicts_is_one_incident() -> None:
+    # memory used is bounded (maxmemory, a capacity pair of the redis pack): while it is up
+    # the exhaustion is in progress, and the evictions 20 minutes later are the same fault
+    gr = grouper()
+    mem = an("cache", "redis_memory_used_bytes", 0, step=15.0, role="utilisation")
+    lat = an("cache", "redis_commands_duration_seconds_total", 0, step=15.0, role="latency")
+    first = gr.process(mem) + gr.process(lat) + gr.tick(60.0)
+    assert first
+    gr.process(lat.model_copy(update={"state": "closed", "detected_at": 120.0}))
+    evict = an("cache", "redis_evicted_keys_total", 1200, step=15.0, role="errors")
+    later = gr.process(evict) + gr.tick(1200.0 + 700.0)  # past single_after
+    assert all(i.id == first[-1].id for i in later)  # old: a second incident
