@@ -170,8 +170,10 @@ def _outgrown(
             if q is None:
                 bound = max(means, default=None)
             else:
-                above = [(qd, r) for qd, r in tails if qd >= q]
-                bound = min(above)[1] if above else None
+                above = [qd for qd, _ in tails if qd >= q]
+                # of the nearest statistic, the slowest series (one endpoint, one caller)
+                near = min(above, default=None)
+                bound = max((r for qd, r in tails if qd == near), default=None)
             if bound is not None and rise > OUTGROWN * bound:
                 out.add(res)
     return out
