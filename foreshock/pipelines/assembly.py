@@ -50,7 +50,7 @@ from foreshock.pipelines.stages.correlate import CorrelateStage
 from foreshock.pipelines.stages.detect import DetectStage
 from foreshock.pipelines.stages.enrich import EnrichStage
 from foreshock.pipelines.stages.forecast import ForecastStage
-from foreshock.pipelines.stages.logs import LogStage
+from foreshock.pipelines.stages.log_groups import GroupedLogStage
 from foreshock.pipelines.stages.order import OrderStage
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.incident import Incident
@@ -79,7 +79,7 @@ class Detection:
     """The detection half: forecast (optional) → logs → detect."""
 
     forecast: ForecastStage | None
-    logs: LogStage
+    logs: GroupedLogStage
     detect: DetectStage
 
     @property
@@ -174,7 +174,7 @@ def detection(settings: Settings, kinds: Mapping[str, str], packs: PackIndex) ->
     forecast = ForecastStage(kinds=dict(kinds), packs=packs) if settings.forecast else None
     return Detection(
         forecast=forecast,
-        logs=LogStage(kinds=dict(kinds), packs=packs),
+        logs=GroupedLogStage(settings.kafka_partitions, kinds=dict(kinds), packs=packs),
         detect=DetectStage(
             kinds=dict(kinds),
             packs=packs,
