@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from foreshock.pipelines.sources.replay import metrics_file
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.incident import Incident
 
@@ -232,10 +233,11 @@ def summarise(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def replay_folders(root: Path) -> list[Path]:
-    """Replay folders under ``root`` (it, or its sub-folders, holding ``metrics.csv``)."""
-    if (root / "metrics.csv").is_file():
+    """Replay folders under ``root`` (it, or its sub-folders, holding ``metrics.csv`` or
+    ``metrics.csv.gz``)."""
+    if metrics_file(root) is not None:
         return [root]
-    return sorted(p.parent for p in root.glob("*/metrics.csv"))
+    return sorted(p for p in root.iterdir() if p.is_dir() and metrics_file(p) is not None)
 
 
 @dataclass

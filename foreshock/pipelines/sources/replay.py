@@ -1,7 +1,7 @@
 """Read a replay folder: ``metrics.csv`` → time-ordered :class:`MetricBatch` records.
 
 The contract: ``metrics.csv`` in long form (``timestamp,resource,metric,value``; extra
-label columns allowed), ``topology.yaml`` (optional: without it every resource is
+label columns allowed; or gzipped, ``metrics.csv.gz``), ``topology.yaml`` (optional: without it every resource is
 accepted as kind ``other`` and unconnected), ``truth.json`` (optional; checked against
 :class:`~foreshock.schemas.truth.Truth` before anything else is read).
 
@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import gzip
 import math
 import operator
 from array import array
@@ -42,7 +43,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, overload
+from typing import IO, Any, cast, overload
 
 import numpy as np
 from pydantic import ValidationError
@@ -263,6 +264,20 @@ def load_replay_topology(folder: Path) -> tuple[Topology, bool]:
     return read_topology(path), True
 
 
+def metrics_file(folder: Path) -> Path | None:
+    """``folder``'s ``metrics.csv``, or its gzipped ``metrics.csv.gz`` (read as is)."""
+    for name in ("metrics.csv", "metrics.csv.gz"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _open(path: Path) -> IO[bytes]:
+    if path.suffix == ".gz":
+        return cast(IO[bytes], gzip.open(path))
+    return path.open("rb")
+
+
 def read_replay(folder: Path) -> Replay:
     """Read and validate a replay folder (see the module docstring).
 
@@ -274,15 +289,15 @@ def read_replay(folder: Path) -> Replay:
     SchemaError
         ``topology.yaml`` or ``truth.json`` is there and invalid.
     """
-    metrics = folder / "metrics.csv"
-    if not metrics.is_file():
+    metrics = metrics_file(folder)
+    if metrics is None:
         raise ReplayError(f"{folder}: no metrics.csv (is this a replay folder?)")
     topology, has_topo = load_replay_topology(folder)
     truth_file = folder / "truth.json"
     truth = read_truth(truth_file) if truth_file.is_file() else None
     known = {n.id for n in topology.nodes} if has_topo else None
     try:
-        with metrics.open("rb") as fh:
+        with _open(metrics) as fh:
             rows = _Rows(metrics, known)
             rows.read(fh)
         if rows.unordered:
@@ -473,7 +488,7 @@ def _drop_late_duplicates(rows: _Rows, path: Path) -> None:
     used_before = dead_lines - np.arange(len(dead_lines))
     lines = later + np.searchsorted(used_before, later, side="right") + 2
     wanted = set(lines.tolist())
-    with path.open("rb") as fh:
+    with _open(path) as fh:
         for lineno, (raw, _) in enumerate(_lines(fh), start=1):
             if lineno in wanted:
                 text = raw.decode("utf-8", "backslashreplace")
