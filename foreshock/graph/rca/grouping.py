@@ -159,10 +159,14 @@ class IncidentGrouper:
             # show a failure of its dependency that is still going on (a broker that
             # refuses writes, its producers' errors minutes later)
             spreading = g.last_onset + max(self.spread, LONE_STEPS * (a.step or 0.0))
+            if a.series not in g.open_series and a.series in g.closed and not self._flaps(g, a):
+                return False  # it recovered, and fails again: a new fault of it
             later = a.resource in self._failing(g) or self._caused_by_open(g, a)
             latest = a.onset if later else spreading
         elif not g.open_series and g.opened_at is None:
             latest = g.last_activity + self.blip_gap  # a blip that passed, or log lines
+            if a.onset > g.last_activity and not self._could_cause(g, a):
+                return False  # over before ``a`` began, and on no dependency of it
         else:
             latest = g.last_activity + self.window
         if a.onset < g.first_onset - self.window or a.onset > latest:
@@ -171,6 +175,18 @@ class IncidentGrouper:
             return True
         # resources the topology does not connect to anything (a replay without one): all
         # that is known is time, and anomalies close in time are one incident
+        return self._isolated(a.resource) and all(self._isolated(r) for r in g.resources)
+
+    def _could_cause(self, g: _Group, a: Anomaly) -> bool:
+        """Whether a blip of ``g`` that passed before ``a`` began can be the start of
+        ``a``'s failure: it was on ``a``'s resource or on something ``a``'s resource depends
+        on (a short fault of a database, then its clients' errors). A blip on a *client* of
+        ``a``'s resource that was over before ``a`` began is not: a failure spreads from a
+        dependency to its dependents, and a client's errors that ended minutes before its
+        server slowed down are an earlier, unrelated episode (two incidents). Resources the
+        topology does not connect: time is all that is known."""
+        if a.resource in g.resources or g.resources & self.graph.upstream(a.resource):
+            return True
         return self._isolated(a.resource) and all(self._isolated(r) for r in g.resources)
 
     def _failing(self, g: _Group) -> set[str]:
@@ -240,6 +256,8 @@ class IncidentGrouper:
         # a resource's anomalies stay together: an anomaly near the group of its own
         # resource and another joins its own, it does not merge a new fault into an old one
         own = [g for g in live if a.resource in g.resources]
+        if len(own) > 1:  # a resource failing again in a new incident: the newest takes it
+            own = [max(own, key=lambda g: g.last_onset)]
         live = own or live
         if not live:
             g = _Group(

@@ -1,9 +1,10 @@
 """Read a replay folder: ``metrics.csv`` → time-ordered :class:`MetricBatch` records.
 
 The contract: ``metrics.csv`` in long form (``timestamp,resource,metric,value``; extra
-label columns allowed; or gzipped, ``metrics.csv.gz``), ``topology.yaml`` (optional: without it every resource is
-accepted as kind ``other`` and unconnected), ``truth.json`` (optional; checked against
-:class:`~foreshock.schemas.truth.Truth` before anything else is read).
+label columns allowed; or gzipped, ``metrics.csv.gz``), ``topology.yaml`` (optional:
+without it every resource is accepted as kind ``other`` and unconnected), ``truth.json``
+(optional; checked against :class:`~foreshock.schemas.truth.Truth` before anything else is
+read).
 
 **One row per physical line.** Every line of ``metrics.csv`` (ending in ``\\n`` or
 ``\\r\\n``) is decoded as UTF-8 and parsed as CSV on its own, so a bad line cannot affect

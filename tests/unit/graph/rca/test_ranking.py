@@ -221,3 +221,52 @@ def test_a_blip_long_past_does_not_become_the_cause_of_a_new_fault() -> None:
     out = grouper.process(an("broker", "kafka_log_log_size", 2200))
     out += grouper.process(an("broker", "kafka_server_brokertopicmetrics_bytesin_total", 2205))
     assert out[-1].id != inc.id and out[-1].resources == ["broker", "h1"]
+
+
+def test_a_clients_blip_over_before_its_dependency_fails_is_not_its_cause() -> None:
+    # Nezha, 2022-08-22: the frontend's errors spiked and closed minutes before a delay was
+    # injected into a service it calls; the unopened blip took the service's latency (the
+    # old rule gathered anything connected within ``blip_gap`` of the blip), and the
+    # frontend, being earlier, was ranked the cause. A client's episode that was over
+    # before its dependency began failing is not that failure's start.
+    g = NetworkXGraph(TOPO)
+    grouper = IncidentGrouper(g, RootCauseRanker(g, PACKS))
+    blip = an("web", WEB_ERRORS, 0)
+    assert grouper.process(blip) == []
+    grouper.process(closed(blip, 120))
+    out = grouper.process(an("db", "mysql_global_status_slow_queries", 300))
+    out += grouper.process(an("db", "mysql_global_status_threads_running", 305))
+    assert out and out[-1].resources == ["db"]
+    assert out[-1].candidates[0].resource == "db"
+    # a dependency's short episode, then its client's errors: one failure spreading
+    grouper2 = IncidentGrouper(g, RootCauseRanker(g, PACKS))
+    short = an("db", "mysql_global_status_slow_queries", 0)
+    grouper2.process(short)
+    grouper2.process(closed(short, 120))
+    out = grouper2.process(an("web", WEB_ERRORS, 300))
+    out += grouper2.tick(1200)
+    assert out and out[-1].resources == ["db", "web"]
+
+
+def test_a_series_that_recovered_and_fails_again_is_a_new_fault_while_others_linger() -> None:
+    # Nezha, 2022-08-22: the frontend's CPU was contended, recovered, and 8 minutes later a
+    # CPU hog was injected; its memory and syscalls were still up from the first fault, so
+    # "still failing" let the new CPU episode join the first incident and the second
+    # fault paged nobody. A series that closed and opens again beyond ``spread`` of its
+    # close is a new fault of that resource (a flap within ``spread`` still joins).
+    g = NetworkXGraph(TOPO)
+    grouper = IncidentGrouper(g, RootCauseRanker(g, PACKS))
+    slow = an("db", "mysql_global_status_slow_queries", 0)
+    grouper.process(slow)
+    grouper.process(an("db", "mysql_global_status_threads_running", 5))
+    (first,) = grouper.process(an("web", WEB_ERRORS, 20))
+    grouper.process(closed(slow, 240))
+    flap = grouper.process(an("db", "mysql_global_status_slow_queries", 400))
+    assert [i.id for i in flap] in ([], [first.id])  # a flap: more of the first
+    grouper.process(closed(slow.model_copy(update={"onset": 400.0}), 480))
+    out = grouper.process(an("db", "mysql_global_status_slow_queries", 960))
+    out += grouper.process(an("db", "mysql_global_status_threads_connected", 965))
+    new = [i for i in out if i.id != first.id]
+    assert new, "the second fault opened no incident"
+    assert new[-1].candidates[0].resource == "db"
+    assert all(a.onset < 900 for a in grouper.incidents[0].anomalies)
