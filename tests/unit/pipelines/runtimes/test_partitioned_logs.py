@@ -38,30 +38,14 @@ def _two_partitions(resources: list[str]) -> tuple[str, str]:
 def _lines(start: float, chatty: str, late: str) -> list[LogRecord]:
     """``chatty`` logs from an hour before the metrics start, then every 7 s; ``late`` has
     its first line 40 s into the metrics (an error), then lines now and then."""
-    out = [
-        LogRecord(timestamp=start - 3600.0 + 7.0 * k, resource=chatty, message=f"flushed {k} pages")
-        for k in range(0, 1200)
-    ]
-    out.append(
-        LogRecord(
-            timestamp=start + 40.0,
-            resource=late,
-            message="Aborted connection 12 to db: 'app' (Got timeout reading packets)",
-            level="warning",
-        )
-    )
-    out += [
-        LogRecord(timestamp=start + 40.0 + 37.0 * k, resource=late, message=f"purged {k} rows")
-        for k in range(1, 200)
-    ]
-    out.append(
-        LogRecord(
-            timestamp=start + 5000.0,
-            resource=late,
-            message="Too many connections from app",
-            level="error",
-        )
-    )
+
+    def line(t: float, resource: str, message: str, level: str = "info") -> LogRecord:
+        return LogRecord(timestamp=start + t, resource=resource, message=message, level=level)
+
+    out = [line(-3600.0 + 7.0 * k, chatty, f"flushed {k} pages") for k in range(1200)]
+    out.append(line(40.0, late, "Aborted connection 12 to db: 'app' (Got timeout)", "warning"))
+    out += [line(40.0 + 37.0 * k, late, f"purged {k} rows") for k in range(1, 200)]
+    out.append(line(5000.0, late, "Too many connections from app", "error"))
     return sorted(out, key=lambda r: r.timestamp)
 
 
