@@ -25,7 +25,7 @@ Examples
 >>> topo = Topology.model_validate({"nodes": [{"id": "redis-cache", "kind": "redis"}]})
 >>> asm = assemble(Settings.load(env={}, config=None), topo, NetworkXGraph(topo))
 >>> print(" → ".join(type(stage).__name__[:-5] for stage, _ in asm.chain.links))
-Forecast → Log → Detect → Order → Correlate → Enrich → Alert
+Forecast → GroupedLog → Detect → Order → Correlate → Enrich → Alert
 >>> settings = Settings.load(env={"FORESHOCK_FORECAST": "false",
 ...                               "FORESHOCK_DETECTOR": "loda"}, config=None)
 >>> asm = assemble(settings, topo, NetworkXGraph(topo))
