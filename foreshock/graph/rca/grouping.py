@@ -175,6 +175,10 @@ class IncidentGrouper:
             return True
         # resources the topology does not connect to anything (a replay without one): all
         # that is known is time, and anomalies close in time are one incident
+        return self._unconnected(g, a)
+
+    def _unconnected(self, g: _Group, a: Anomaly) -> bool:
+        """Whether the topology connects neither ``a``'s resource nor any of ``g``'s."""
         return self._isolated(a.resource) and all(self._isolated(r) for r in g.resources)
 
     def _could_cause(self, g: _Group, a: Anomaly) -> bool:
@@ -187,7 +191,7 @@ class IncidentGrouper:
         topology does not connect: time is all that is known."""
         if a.resource in g.resources or g.resources & self.graph.upstream(a.resource):
             return True
-        return self._isolated(a.resource) and all(self._isolated(r) for r in g.resources)
+        return self._unconnected(g, a)
 
     def _failing(self, g: _Group) -> set[str]:
         """Resources of ``g`` still failing: an open anomaly that is not their own usage
