@@ -50,16 +50,29 @@ class MaskRule:
 
     name: str
     pattern: str
+    repl: str | None = None  # a rewrite instead of the placeholder (``\\1`` etc.)
 
     def apply(self, text: str) -> str:
-        """``text`` with every match replaced by the placeholder."""
-        return re.sub(self.pattern, f"<{self.name}>", text)
+        """``text`` with every match replaced by the placeholder (or ``repl``)."""
+        return re.sub(self.pattern, self.replacement, text)
+
+    @property
+    def replacement(self) -> str:
+        """What a match becomes: ``repl`` if set, else ``<name>``."""
+        return f"<{self.name}>" if self.repl is None else self.repl
 
 
 _UNITS = (
     r"(?:[kKmMgGtTpP]i?[bB](?:ytes)?|[bB]ytes?|[bB]|ms|us|µs|ns|sec(?:onds?)?|s|mins?|h|"
     r"[kKmMgG]?[hH]z|%)"
 )
+# units written after a space ("18846 bytes", "17.7 GB", "1 sec"): words only, never a
+# lone letter, which is as often a word of the message ("5 s" or "list 5 a")
+_UNIT_WORDS = (
+    r"(?:[kKmMgGtTpP]i?[bB](?:ytes)?|[bB]ytes?|ms|us|µs|ns|secs?|seconds?|mins?|minutes?"
+    r"|hours?|days?|[kKmMgG]?[hH]z)"
+)
+_UNIT = "(?:" + _UNITS + "|\\s+" + _UNIT_WORDS + ")"
 
 RULES: tuple[MaskRule, ...] = (
     # dates and times: 2015-10-18 18:01:47,978 · 2005-06-03-15.42.50.675872 · 17/06/09
@@ -92,8 +105,18 @@ RULES: tuple[MaskRule, ...] = (
     MaskRule("PATH", r"(?<![\w/<>])(?:/[\w.\-@+~,:#%]+)+/?"),
     # value of key=value (the key stays: it is part of the template)
     MaskRule("*", r"(?<=[\w\]\)]=)(?:\"[^\"]*\"|'[^']*'|[^\s,;()\[\]{}\"']+)"),
-    # sizes and durations with a unit
+    # a quantity restated in another unit, "18846 bytes (18.4 KB)", is one parameter: the
+    # restatement goes (small values are logged without it: "451 bytes"), the unit stays
+    MaskRule(
+        "",
+        r"(?<=\d)(" + _UNIT + _E + r")\s*\(\s*[-+]?\d+(?:\.\d+)?" + _UNIT + r"\s*\)",
+        repl=r"\1",
+    ),
+    # sizes and durations with a unit attached
     MaskRule("NUM", _B + r"[-+]?\d+(?:\.\d+)?" + _UNITS + _E),
+    # a parenthesised list that is empty or holds comma-separated items, "Set()" or
+    # "(yarn, curi)": one parameter whatever its length
+    MaskRule("*", r"(?<=\()\s*(?:[^\s(),]+(?:\s*,\s*[^\s(),]+)+)?\s*(?=\))"),
     # every remaining run of digits, also inside identifiers
     MaskRule("NUM", r"(?<![a-zA-Z0-9])[-+]?\d+(?:\.\d+)*|\d+(?:\.\d+)*"),
 )
@@ -184,9 +207,22 @@ class _Collapse(AbstractMaskingInstruction):  # type: ignore[misc]
         return collapse_variables(content)
 
 
+class _Rewrite(AbstractMaskingInstruction):  # type: ignore[misc]
+    """A rule with ``repl`` as a drain3 instruction (drain3's own always writes ``<name>``)."""
+
+    def __init__(self, rule: MaskRule) -> None:
+        super().__init__(rule.name)
+        self.rule = rule
+
+    def mask(self, content: str, mask_prefix: str, mask_suffix: str) -> str:
+        return self.rule.apply(content)
+
+
 def masking_instructions(rules: tuple[MaskRule, ...] = RULES) -> list[Any]:
     """drain3 masking instructions for ``rules``, then the collapsing step."""
-    out: list[Any] = [MaskingInstruction(r.pattern, r.name) for r in rules]
+    out: list[Any] = [
+        MaskingInstruction(r.pattern, r.name) if r.repl is None else _Rewrite(r) for r in rules
+    ]
     out.append(_Collapse())
     return out
 

@@ -49,7 +49,7 @@ from foreshock.detectors.logs.limits import (
     bound_line,
 )
 from foreshock.detectors.logs.masking import RULES, MaskRule, masking_instructions
-from foreshock.detectors.logs.merge import covers, is_variable
+from foreshock.detectors.logs.merge import covers, is_fixed, is_variable
 from foreshock.schemas.errors import SnapshotError
 
 __all__ = ["TemplateMatch", "TemplateMiner"]
@@ -290,7 +290,7 @@ class TemplateMiner:
             "max_children": self.max_children,
             "max_clusters": self.max_clusters,
             "merge": self.merge,
-            "rules": [[r.name, r.pattern] for r in self.rules],
+            "rules": [[r.name, r.pattern, r.repl] for r in self.rules],
         }
 
     def _canonical(self, cid: int) -> int:
@@ -407,17 +407,44 @@ class _PlaceholderDrain(Drain):  # type: ignore[misc]
         what a line costs when lines never repeat (random words, binary noise), where
         each would otherwise open a template the next lines must all be compared with.
         """
-        best, best_sim, best_params = None, -1.0, -1
-        for cid in cluster_ids:
+        scored = []
+        for i, cid in enumerate(cluster_ids):
             cluster = self.id_to_cluster.get(cid)  # .get: no touch of the LRU order
             if cluster is None:
                 continue
             sim, params = self.get_seq_distance(cluster.log_template_tokens, tokens, include_params)
-            if sim > best_sim or (sim == best_sim and params > best_params):
-                best, best_sim, best_params = cluster, sim, params
-        if best_sim >= sim_th or (not include_params and len(cluster_ids) >= MAX_LEAF_TEMPLATES):
-            return best
-        return None
+            scored.append((-sim, -params, i, cluster))
+        scored.sort(key=lambda x: x[:3])
+        forced = not include_params and len(cluster_ids) >= MAX_LEAF_TEMPLATES
+        line_vars = _only_variables(tokens)
+        # the best that may take the line at all, among the few most similar (bounded work)
+        for neg_sim, _, _, cluster in scored[:_MAX_CONFLICT_CHECKS]:
+            if -neg_sim < sim_th and not forced:
+                return None
+            if not _conflict(cluster.log_template_tokens, tokens, line_vars):
+                return cluster
+        return scored[0][3] if forced and scored else None
+
+
+_MAX_CONFLICT_CHECKS = 16
+
+
+def _conflict(template: Sequence[str], tokens: Sequence[str], line_vars: bool) -> bool:
+    """Whether a line can never be an instance of a template, however similar the rest.
+
+    A keyword or a label (:func:`~.merge.is_fixed`) that differs names another event;
+    a template of parameters only (``<*> <*>``) takes only lines of parameters, never a
+    line with a word of its own (a one-word line would otherwise join any one-parameter
+    template: four different one-word events in one).
+    """
+    for t1, t2 in zip(template, tokens, strict=True):
+        if t1 != t2 and t1 != _PARAM and (is_fixed(t1) or is_fixed(t2)):
+            return True
+    return not line_vars and _only_variables(template)
+
+
+def _only_variables(tokens: Sequence[str]) -> bool:
+    return all(t == _PARAM or (t[:1] == "<" and is_variable(t)) for t in tokens)
 
 
 # --------------------------------------------------------------------- state as data
