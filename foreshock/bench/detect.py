@@ -10,7 +10,9 @@ a few spikes) is generated with numpy. Then, on that same stream:
   count every array of learned state and the series index;
 - River's ``MinMaxScaler() | HalfSpaceTrees()`` with default settings runs on the first
   ``river_series`` series, one model per series, prequentially (``score_one`` then
-  ``learn_one`` per sample).
+  ``learn_one`` per sample);
+- the deep tier (:class:`~foreshock.detectors.breakout.BreakoutDetector`, ``detector:
+  deep``) runs on the same ``river_series`` series, one ``update`` per scrape.
 
 Only detection is timed (:func:`time.process_time`, CPU seconds of this process; the
 work is single-threaded, so this is per core). Data generation, model construction and
@@ -27,7 +29,7 @@ Examples
 --------
 >>> out = run_detect_bench(series=50, samples=20, river_series=2)
 >>> sorted(out)
-['fleet', 'ratio', 'river_hst']
+['deep', 'fleet', 'ratio', 'river_hst']
 >>> out["fleet"]["series"], out["river_hst"]["series"], out["river_hst"]["samples"]
 (50, 2, 20)
 """
@@ -47,6 +49,7 @@ import numpy as np
 from river import anomaly, compose, preprocessing
 
 from foreshock.detectors.base import FloatArray
+from foreshock.detectors.breakout import BreakoutDetector
 from foreshock.pipelines.stages.detect import DetectStage
 from foreshock.schemas.metrics import MetricBatch
 
@@ -104,8 +107,8 @@ def run_detect_bench(
     seed
         Seed of the synthetic stream.
     progress
-        Called as ``progress(stage, fraction_done)`` with stage ``"fleet"`` or
-        ``"river_hst"``; its own time is not measured.
+        Called as ``progress(stage, fraction_done)`` with stage ``"fleet"``,
+        ``"river_hst"`` or ``"deep"``; its own time is not measured.
 
     Returns
     -------
@@ -164,6 +167,20 @@ def run_detect_bench(
             progress("river_hst", stop / samples)
     river_bytes = sum(len(pickle.dumps(m)) for m in models) / river_n
 
+    # -- deep tier: the breakout detector on the same series, one update per scrape --------
+    deep = BreakoutDetector()
+    ids = np.arange(river_n, dtype=np.int64)
+    deep_values = np.ascontiguousarray(values[:, :river_n])
+    deep_cpu = 0.0
+    for start in range(0, samples, every):
+        stop = min(start + every, samples)
+        t0 = time.process_time()
+        for i in range(start, stop):
+            deep.update(ids, deep_values[i], float(t[i]))
+        deep_cpu += time.process_time() - t0
+        if progress is not None:
+            progress("deep", stop / samples)
+
     fleet_sps = _rate(series * samples, fleet_cpu)
     river_sps = _rate(river_n * samples, river_cpu)
     return {
@@ -176,6 +193,12 @@ def run_detect_bench(
         "river_hst": {
             "samples_per_s": river_sps,
             "bytes_per_series": float(river_bytes),
+            "series": river_n,
+            "samples": samples,
+        },
+        "deep": {
+            "samples_per_s": _rate(river_n * samples, deep_cpu),
+            "bytes_per_series": float(deep.state_bytes() / river_n),
             "series": river_n,
             "samples": samples,
         },

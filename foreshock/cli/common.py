@@ -61,8 +61,8 @@ DetectorOpt = Annotated[
     str | None,
     typer.Option(
         "--detector",
-        help="Detector of the detect stage: fleet (default), hst, loda "
-        "(setting: FORESHOCK_DETECTOR).",
+        help="Detector of the detect stage: fleet (default), deep (breakouts, per series), "
+        "hst, loda (setting: FORESHOCK_DETECTOR).",
     ),
 ]
 PacksOpt = Annotated[

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from foreshock.cli.common import plain
+from foreshock.schemas.errors import ConfigError
 
 eval_app = typer.Typer(
     help="Evaluate detection and root cause on simulated and public data.", no_args_is_help=True
@@ -103,10 +104,20 @@ def quiet(
     )
 
 
+def _param_value(text: str) -> Any:
+    """A ``--param`` value: an int, else a float (``1e18``, ``inf``), else the text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 @eval_app.command("nab")
 def nab(
     data: Annotated[Path, typer.Option(help="NAB corpus folder (data/ and labels/ inside).")],
-    detector: Annotated[str, typer.Option(help="Detector name (fleet, hst, loda).")] = "fleet",
+    detector: Annotated[str, typer.Option(help="Detector: fleet, deep, hst, loda.")] = "fleet",
     category: Annotated[
         list[str] | None, typer.Option(help="Only these categories (repeatable).")
     ] = None,
@@ -123,12 +134,15 @@ def nab(
     """
     from foreshock.evaluate.nab import evaluate
 
-    params: dict[str, Any] = {}
-    for p in param or []:
-        k, _, v = p.partition("=")
-        params[k] = float(v) if v.replace(".", "", 1).replace("-", "", 1).isdigit() else v
+    params = {k: _param_value(v) for k, _, v in (p.partition("=") for p in param or [])}
     from rich.progress import Progress
 
+    from foreshock.detectors.registry import create
+
+    try:
+        create(detector, **params)  # a bad name or value fails here, before any file is read
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"detector {detector!r} does not take {params}: {exc}") from exc
     with Progress(console=err, transient=True, disable=as_json or not err.is_terminal) as prog:
         task = prog.add_task("scoring NAB files", total=None)
         result = evaluate(

@@ -200,7 +200,7 @@ def score(
     output: Annotated[
         Path, typer.Option("--output", help="CSV to write (input columns + anomaly_score).")
     ],
-    detector: Annotated[str, typer.Option(help="Detector name (fleet, hst, loda).")] = "fleet",
+    detector: Annotated[str, typer.Option(help="Detector: fleet, deep, hst, loda.")] = "fleet",
 ) -> None:
     """Replay one series through a detector; write anomaly_score in [0, 1] for every row.
 

@@ -8,7 +8,7 @@ is imported the first time its name is resolved, so the fleet tier never pays fo
 Examples
 --------
 >>> names()
-['fleet', 'hst', 'loda']
+['deep', 'fleet', 'hst', 'loda']
 >>> resolve("fleet").__name__
 'RobustBaseline'
 >>> create("hst", window_size=100).params()["window_size"]
@@ -16,7 +16,7 @@ Examples
 >>> create("nope")
 Traceback (most recent call last):
 ...
-foreshock.schemas.errors.UnknownNameError: unknown detector 'nope'; known: fleet, hst, loda
+foreshock.schemas.errors.UnknownNameError: unknown detector 'nope'; known: deep, fleet, hst, loda
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from foreshock.detectors.lazy import resolve_path
 __all__ = ["create", "names", "resolve"]
 
 _PATHS: dict[str, str] = {
+    "deep": "foreshock.detectors.breakout:BreakoutDetector",
     "fleet": "foreshock.detectors.fleet:RobustBaseline",
     "hst": "foreshock.detectors.river_tier:RiverHST",
     "loda": "foreshock.detectors.river_tier:RiverLODA",

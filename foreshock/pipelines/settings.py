@@ -84,7 +84,7 @@ class Settings(BaseModel):
     )
     detector: str = Field(
         default="fleet",
-        description="Detector of the detect stage, by registry name (fleet, hst, loda).",
+        description="Detector of the detect stage, by registry name (fleet, deep, hst, loda).",
     )
     packs: list[Path] = Field(
         default_factory=list,
