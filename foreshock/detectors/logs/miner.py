@@ -35,6 +35,7 @@ True
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -416,12 +417,12 @@ class _PlaceholderDrain(Drain):  # type: ignore[misc]
             scored.append((-sim, -params, i, cluster))
         scored.sort(key=lambda x: x[:3])
         forced = not include_params and len(cluster_ids) >= MAX_LEAF_TEMPLATES
-        line_vars = _only_variables(tokens)
+        line_words = any(_WORD.match(t) for t in tokens)
         # the best that may take the line at all, among the few most similar (bounded work)
         for neg_sim, _, _, cluster in scored[:_MAX_CONFLICT_CHECKS]:
             if -neg_sim < sim_th and not forced:
                 return None
-            if not _conflict(cluster.log_template_tokens, tokens, line_vars):
+            if not _conflict(cluster.log_template_tokens, tokens, line_words):
                 return cluster
         return scored[0][3] if forced and scored else None
 
@@ -429,18 +430,23 @@ class _PlaceholderDrain(Drain):  # type: ignore[misc]
 _MAX_CONFLICT_CHECKS = 16
 
 
-def _conflict(template: Sequence[str], tokens: Sequence[str], line_vars: bool) -> bool:
+# a word: three letters or more (a trailing ':', '.' or '!' allowed), as events are named;
+# not a letter or two, not binary noise that happens to decode
+_WORD = re.compile(r"^[A-Za-z][A-Za-z_\-]{2,}[.:!]?$")
+
+
+def _conflict(template: Sequence[str], tokens: Sequence[str], line_words: bool) -> bool:
     """Whether a line can never be an instance of a template, however similar the rest.
 
     A keyword or a label (:func:`~.merge.is_fixed`) that differs names another event;
-    a template of parameters only (``<*> <*>``) takes only lines of parameters, never a
-    line with a word of its own (a one-word line would otherwise join any one-parameter
-    template: four different one-word events in one).
+    a template of parameters only (``<*> <*>``) never takes a line with a word of its own
+    (a one-word line would otherwise join any one-parameter template: four different
+    one-word events in one); noise without a word still joins it.
     """
     for t1, t2 in zip(template, tokens, strict=True):
         if t1 != t2 and t1 != _PARAM and (is_fixed(t1) or is_fixed(t2)):
             return True
-    return not line_vars and _only_variables(template)
+    return line_words and _only_variables(template)
 
 
 def _only_variables(tokens: Sequence[str]) -> bool:
