@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from foreshock.cli.common import err
+from foreshock.cli.common import err, print_json
 from foreshock.cli.render import literal, markdown
 from foreshock.enrichers.narrator import clock
 from foreshock.enrichers.stores.opensearch_query import MAX_RESULTS, MAX_WORDS, search_words
@@ -94,23 +94,70 @@ def search(
     console.print(t)
 
 
-@reports_app.command("show")
-def show(
-    report_id: Annotated[
-        str, typer.Argument(help="Report id, or an incident id for its newest report.")
-    ],
-    home: HomeOpt = None,
-) -> None:
-    """Print one report as Markdown."""
-    with closing(_store(home)) as store:
-        report = store.get(report_id)
+def _get(store: ReportStore, report_id: str) -> Any:
+    report = store.get(report_id)
     if report is None:
         from foreshock.schemas.errors import UnknownNameError
 
         raise UnknownNameError(
             f"no report or incident {report_id!r} (try `foreshock reports list`)"
         )
+    return report
+
+
+@reports_app.command("show")
+def show(
+    report_id: Annotated[
+        str, typer.Argument(help="Report id, or an incident id for its newest report.")
+    ],
+    home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
+) -> None:
+    """Print one report as Markdown (``--json``: every field, ``enriched_by`` included)."""
+    with closing(_store(home)) as store:
+        report = _get(store, report_id)
+    if as_json:
+        print_json(report.model_dump(mode="json"))
+        return
     console.print(markdown(report.markdown()))
+
+
+@reports_app.command("enrich")
+def enrich(
+    report_id: Annotated[
+        str, typer.Argument(help="Report id, or an incident id for its newest report.")
+    ],
+    home: HomeOpt = None,
+) -> None:
+    """Have the configured LLM endpoint rewrite a report from its evidence, and store it.
+
+    The endpoint is any OpenAI-compatible one (FORESHOCK_LLM_BASE_URL, FORESHOCK_LLM_MODEL,
+    FORESHOCK_LLM_API_KEY). The evidence is masked before it is sent; an answer that cites
+    evidence that does not exist, states numbers not in it or names a cause foreshock did
+    not rank is refused, and the narrator's report stands with the reason. The enriched
+    report is stored as ``<id>-llm``; every call is logged in ``<home>/llm-audit.jsonl``.
+
+    Example:  FORESHOCK_LLM_BASE_URL=http://127.0.0.1:8000/v1 FORESHOCK_LLM_MODEL=qwen2.5
+    foreshock reports enrich inc-3
+    """
+    import time
+
+    from foreshock.enrichers.llm.enricher import LlmEnricher
+    from foreshock.pipelines.settings import Settings
+
+    home = home or default_home()
+    enricher = LlmEnricher.from_settings(Settings.load(), home)
+    with closing(_store(home)) as store:
+        report = _get(store, report_id)
+        out = enricher.enrich(report)
+        if out.enriched_by != "narrator":
+            out = out.model_copy(update={"id": f"{report.id}-llm", "created_at": time.time()})
+            store.put(out)
+    if out.enriched_by == "narrator":
+        err.print(f"not enriched: {out.enrichment_note}", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"stored {literal(out.id)}, written by {literal(out.enriched_by)}")
+    console.print(markdown(out.markdown()))
 
 
 @reports_app.command("list")

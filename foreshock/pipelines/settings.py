@@ -86,6 +86,20 @@ class Settings(BaseModel):
         default="fleet",
         description="Detector of the detect stage, by registry name (fleet, deep, hst, loda).",
     )
+    llm_base_url: str = Field(
+        default="",
+        description="OpenAI-compatible endpoint that writes reports (http://host:8000/v1); "
+        "empty: the offline narrator writes them.",
+    )
+    llm_api_key: str = Field(default="", description="Key of the LLM endpoint.")
+    llm_model: str = Field(default="", description="Model name at the LLM endpoint.")
+    llm_timeout_s: float = Field(
+        default=30.0, gt=0, description="Seconds one LLM request may take."
+    )
+    llm_max_tokens: int = Field(default=1500, ge=64, description="Most tokens of one answer.")
+    llm_token_budget: int = Field(
+        default=6000, ge=500, description="Most tokens of one prompt (evidence cut by rank)."
+    )
     packs: list[Path] = Field(
         default_factory=list,
         description="Pack folders added on top of the built-in packs (os.pathsep-separated "

@@ -39,10 +39,23 @@ class RootCauseReport(BaseModel):
     remediations: list[str] = Field(default_factory=list)
     candidates: list[str] = Field(default_factory=list, description="Ranked resource ids.")
     narrator: str = "offline"
+    enriched_by: str = Field(
+        default="narrator", description="The model that wrote the report, or 'narrator'."
+    )
+    enrichment_note: str | None = Field(
+        default=None, description="Why the narrator's report stands (no endpoint, rejected …)."
+    )
+    confidence: float | None = Field(default=None, description="The model's, in [0, 1].")
+    would_change: list[str] = Field(default_factory=list, description="What would change it.")
 
     def markdown(self) -> str:
         """Render the report as Markdown, as analysts read it."""
         lines = [f"# {self.title}", "", self.summary, ""]
+        if self.enriched_by != "narrator":
+            sure = "" if self.confidence is None else f", confidence {self.confidence:.0%}"
+            lines += [f"_Written by {self.enriched_by} from the evidence below{sure}._", ""]
+        if self.enrichment_note:
+            lines += [f"_Note: {self.enrichment_note}._", ""]
         if self.causal_chain:
             lines += ["## Causal chain", ""]
             lines += [f"{i}. {step}" for i, step in enumerate(self.causal_chain, 1)]
@@ -65,4 +78,7 @@ class RootCauseReport(BaseModel):
             lines += ["## Suggested checks", ""] + [f"- {c}" for c in self.checks] + [""]
         if self.remediations:
             lines += ["## Remediation", ""] + [f"- {c}" for c in self.remediations] + [""]
+        if self.would_change:
+            lines += ["## What would change this conclusion", ""]
+            lines += [f"- {c}" for c in self.would_change] + [""]
         return "\n".join(lines)
