@@ -13,6 +13,7 @@ from foreshock.cli.common import err, plain
 from foreshock.cli.config import config_app, schemas_app
 from foreshock.cli.distributed import publish, worker
 from foreshock.cli.eval import eval_app
+from foreshock.cli.eval_knowledge import knowledge
 from foreshock.cli.eval_labelled import nezha, petshop, replays
 from foreshock.cli.forecast import forecast
 from foreshock.cli.graph import graph_app
@@ -39,7 +40,7 @@ app.add_typer(schemas_app, name="schemas")
 app.add_typer(bench_app, name="bench")
 app.add_typer(reports_app, name="reports")
 app.add_typer(eval_app, name="eval")  # with the labelled-data commands:
-_LABELLED = (replays, petshop, nezha)  # registered on eval_app by their module
+_LABELLED = (replays, petshop, nezha, knowledge)  # registered on eval_app by their module
 app.add_typer(graph_app, name="graph")
 app.add_typer(logs_app, name="logs")
 app.add_typer(config_app, name="config")

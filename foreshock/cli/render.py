@@ -122,7 +122,15 @@ def render_result(
         report = report_for.get(inc.id)
         if report is not None:
             console.print(
-                Panel(markdown(report.markdown()), title=f"root-cause report {plain(report.id)}")
+                Panel(
+                    markdown(report.markdown()),
+                    title=f"root-cause report {plain(report.id)} · "
+                    + (
+                        "offline narrator"
+                        if report.enriched_by == "narrator"
+                        else f"written by {plain(report.enriched_by)}"
+                    ),
+                )
             )
     if result.truth and result.truth.get("root_cause"):
         t = result.truth["root_cause"]

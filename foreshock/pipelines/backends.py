@@ -30,14 +30,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from foreshock.enrichers.stores.base import ReportStore
 from foreshock.graph.backends.base import GraphBackend, IncidentHistory
 from foreshock.pipelines.settings import Settings
 from foreshock.schemas.closing import Closing
+from foreshock.schemas.report import RootCauseReport
 from foreshock.schemas.topology import Topology
 
-__all__ = ["OpenedGraph", "open_graph", "open_store", "sqlite_path"]
+if TYPE_CHECKING:
+    from foreshock.enrichers.llm.background import BackgroundEnricher
+
+__all__ = ["OpenedGraph", "open_enricher", "open_graph", "open_store", "sqlite_path"]
 
 
 def sqlite_path(home: Path) -> Path:
@@ -167,3 +172,27 @@ def open_graph(settings: Settings, topology: Topology) -> OpenedGraph:
     from foreshock.graph.backends.embedded import NetworkXGraph
 
     return OpenedGraph(NetworkXGraph(topology))
+
+
+def open_enricher(settings: Settings, home: Path, topology: Topology) -> BackgroundEnricher | None:
+    """The background LLM enricher the ``llm_*`` settings configure, or ``None`` when no
+    endpoint is set (reports stay the narrator's). Its prompts carry the knowledge base's
+    best failure modes for the root cause's kind; its cache and audit log live in ``home``.
+    """
+    if not (settings.llm_base_url and settings.llm_model):
+        return None
+    from foreshock.enrichers.llm.background import BackgroundEnricher as Background
+    from foreshock.enrichers.llm.enricher import LlmEnricher
+    from foreshock.enrichers.retrieval import KnowledgeIndex
+    from foreshock.packs.knowledge import load_knowledge
+
+    index = KnowledgeIndex(load_knowledge())
+    kinds = topology.kinds()
+
+    def knowledge(report: RootCauseReport) -> list[str]:
+        kind = kinds.get(report.root_cause_resource)
+        known = {m.kind for m in index.modes}
+        hits = index.for_report(report, kind if kind in known else None)
+        return [h.snippet() for h in hits]
+
+    return Background(LlmEnricher.from_settings(settings, home), knowledge)

@@ -9,6 +9,7 @@ deleted (with their templates) at the end. Without a server the tests fail, unle
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import time
@@ -687,3 +688,65 @@ def test_dashboards_objects_match_the_reports_template() -> None:
     assert props[terms["params"]["field"]]["type"] == "keyword"
     for saved in (search, objects["visualization"]):
         assert [r["id"] for r in saved["references"]] == [pattern["id"]]
+
+
+# --- the LLM enricher's reports ----------------------------------------------------------
+
+
+def enriched_report(**overrides: Any) -> RootCauseReport:
+    fields: dict[str, Any] = {
+        "summary": "redis-cache ran out of memory: keys with no expiry filled maxmemory.",
+        "enriched_by": "local-model",
+        "confidence": 0.8,
+        "would_change": ["evictions without memory growth"],
+    }
+    return redis_report(**(fields | overrides))
+
+
+def test_an_enriched_report_is_searchable_in_both_stores(store: ReportStore) -> None:
+    store.put(enriched_report())
+    store.put(kafka_report())
+
+    assert ids(store.search("expiry")) == ["inc-1-v1"]
+    got = store.get("inc-1-v1")
+    assert got is not None and (got.enriched_by, got.confidence) == ("local-model", 0.8)
+
+
+def test_analysts_filter_reports_by_writer_failure_mode_and_confidence(
+    client: OpenSearch, os_store: OpenSearchReportStore
+) -> None:
+    os_store.put(enriched_report())
+    os_store.put(kafka_report())  # the narrator's
+    os_store.put(enriched_report(id="inc-3-v1", incident_id="inc-3", confidence=0.3))
+    client.indices.refresh(index=os_store.indices["reports"])  # type: ignore[index]
+
+    def matching(*filters: dict[str, Any]) -> list[str]:
+        body = {"query": {"bool": {"filter": list(filters)}}, "sort": [{"id": "asc"}]}
+        res = client.search(index=os_store.indices["reports"], body=body)  # type: ignore[index]
+        return [h["_source"]["id"] for h in res["hits"]["hits"]]
+
+    assert matching({"term": {"enriched_by": "local-model"}}) == ["inc-1-v1", "inc-3-v1"]
+    assert matching({"term": {"enriched_by": "narrator"}}) == ["inc-2-v1"]
+    assert matching(
+        {"term": {"failure_mode": "memory_exhaustion"}}, {"range": {"confidence": {"gte": 0.5}}}
+    ) == ["inc-1-v1"]
+
+
+def test_an_index_of_the_previous_mapping_version_gains_the_new_fields(
+    client: OpenSearch,
+) -> None:
+    """Upgrading foreshock keeps the reports already indexed and adds the LLM fields."""
+    prefix = fresh_prefix()
+    name = f"{prefix}-reports"
+    body = copy.deepcopy(index_templates(prefix)[name]["template"])  # as version 1 made it:
+    for field in ("enriched_by", "enrichment_note", "confidence", "would_change"):
+        del body["mappings"]["properties"][field]
+    body["mappings"]["_meta"]["foreshock_version"] = 1
+    client.indices.create(index=name, body=body)
+    with OpenSearchReportStore(client, prefix=prefix) as store:
+        store.put(enriched_report())
+        mapping = client.indices.get_mapping(index=name)[name]["mappings"]
+        assert mapping["_meta"]["foreshock_version"] >= 2
+        assert mapping["properties"]["enriched_by"]["type"] == "keyword"
+        assert mapping["properties"]["confidence"]["type"] == "double"
+        assert ids(store.search("expiry")) == ["inc-1-v1"]

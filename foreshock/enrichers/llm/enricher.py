@@ -21,7 +21,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from foreshock.enrichers.llm.answer import LlmAnswer
+from foreshock.enrichers.llm.client import client, failure
 from foreshock.enrichers.llm.grounding import ungrounded
 from foreshock.enrichers.llm.journal import AuditLog, ResponseCache
 from foreshock.enrichers.llm.prompt import Prompt, build_prompt
@@ -73,16 +73,7 @@ class LlmEnricher:
         self.timeout_s, self.max_tokens, self.budget = timeout_s, max_tokens, budget
         self.cache = cache or ResponseCache()
         self.audit = audit or AuditLog()
-        self._client: Any = None
-        if base_url and model:
-            from openai import OpenAI
-
-            self._client = OpenAI(
-                base_url=base_url,
-                api_key=api_key or "unused",  # local servers take any key; the client needs one
-                timeout=timeout_s,
-                max_retries=max_retries,
-            )
+        self._client: Any = client(base_url, model, api_key, timeout_s, max_retries)
 
     @classmethod
     def from_settings(cls, settings: Any, home: Path | None = None) -> LlmEnricher:
@@ -126,7 +117,7 @@ class LlmEnricher:
                     response_format={"type": "json_object"},
                 )
             except Exception as exc:  # any failure of the endpoint: the narrator
-                reason = _failure(exc, self.timeout_s)
+                reason = failure(exc, self.timeout_s)
                 self.audit.write(
                     **self._entry(report, prompt),
                     outcome="error",
@@ -209,18 +200,6 @@ def _judge(text: str, prompt: Prompt) -> tuple[LlmAnswer | None, str]:
     if reasons:
         return None, "; ".join(reasons)
     return answer, ""
-
-
-def _failure(exc: Exception, timeout_s: float) -> str:
-    from openai import APIConnectionError, APIStatusError, APITimeoutError
-
-    if isinstance(exc, APITimeoutError):
-        return f"timed out after {timeout_s:g} s"
-    if isinstance(exc, APIStatusError):
-        return f"HTTP {exc.status_code}"
-    if isinstance(exc, APIConnectionError):
-        return "cannot connect"
-    return f"{type(exc).__name__}: {json.dumps(str(exc))[:200]}"
 
 
 def _narrator(report: RootCauseReport, why: str) -> RootCauseReport:

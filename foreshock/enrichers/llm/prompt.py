@@ -34,7 +34,9 @@ from foreshock.schemas.report import RootCauseReport
 
 __all__ = ["MAX_LINE", "Prompt", "build_prompt", "numbers_in"]
 
-MAX_LINE = 300  # characters of one log line or label in a prompt
+MAX_LINE = 300  # characters of one log line in a prompt
+MAX_LABEL = 120  # characters of one name (resource, metric with labels, title) in a prompt
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 CHARS_PER_TOKEN = 4
 _NUMBER = re.compile(r"(?<![\w.\-])-?\d+(?:[.,:]\d+)*(?:e[-+]?\d+)?")
 
@@ -80,7 +82,18 @@ def _clock(t: float) -> str:
 
 
 def _quote(text: str, masker: Masker) -> str:
-    return json.dumps(masker.mask(text)[:MAX_LINE])
+    """A log line as one JSON string on one line, capped; ``<`` and ``>`` escaped so that
+    no line can close the ``<data>`` block it sits in."""
+    quoted = json.dumps(masker.mask(text)[:MAX_LINE])
+    return quoted.replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _label(text: str, masker: Masker) -> str:
+    """A name from the fleet (resource, metric and its labels, a title): masked, on one
+    line, without angle brackets, capped. Names come from exporters' labels, which anyone
+    who can set a label controls: they must not open a block or start a new message line."""
+    flat = _CONTROL.sub(" ", masker.mask(text)).replace("<", "(").replace(">", ")")
+    return flat if len(flat) <= MAX_LABEL else flat[: MAX_LABEL - 1] + "…"
 
 
 def build_prompt(
@@ -94,13 +107,13 @@ def build_prompt(
     """The prompt for ``report`` (see the module doc)."""
     masker = masker or Masker()
     head = [
-        f"Incident {masker.mask(report.incident_id)}: {masker.mask(report.title)}",
+        f"Incident {_label(report.incident_id, masker)}: {_label(report.title, masker)}",
         "Ranked root-cause candidates (best first): "
-        + ", ".join(masker.mask(c) for c in report.candidates or [report.root_cause_resource]),
+        + ", ".join(_label(c, masker) for c in report.candidates or [report.root_cause_resource]),
         f"foreshock's failure mode for the first: {report.failure_mode or 'unknown'}",
     ]
     rows = [
-        f"E{i}: {masker.mask(e.resource)} {masker.mask(e.metric)} went {e.direction} at "
+        f"E{i}: {_label(e.resource, masker)} {_label(e.metric, masker)} went {e.direction} at "
         f"{_clock(e.onset)} UTC: value {e.value:.4g}, baseline {e.baseline:.4g}, "
         f"anomaly score {e.score:.3f}"
         for i, e in enumerate(report.evidence, 1)
@@ -134,7 +147,9 @@ def build_prompt(
         messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
         evidence_ids=ids,
         candidates=list(report.candidates or [report.root_cause_resource]),
-        allowed_numbers=numbers_in(user),
+        # the incident's own evidence and log lines, not the knowledge base's text: a
+        # documented default (max_connections 151) is not an observation of this incident
+        allowed_numbers=numbers_in("\n".join(body) + "\n" + (tail[-1] if logs else "")),
         fingerprint=digest,
         left_out=left_out,
         masker=masker,

@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 #: Bumped when a mapping changes incompatibly; stored in the mappings' ``_meta``.
-TEMPLATE_VERSION: Final = 1
+TEMPLATE_VERSION: Final = 2  # 2: the LLM enricher's fields (enriched_by, confidence, ...)
 
 Kind = Literal["reports", "anomalies", "forecasts", "incidents"]
 KINDS: Final[tuple[Kind, ...]] = ("reports", "anomalies", "forecasts", "incidents")
@@ -122,6 +122,12 @@ _REPORT_PROPERTIES: Final[dict[str, Any]] = {
     "remediations": _TEXT_LIST,
     "candidates": _KEYWORD,
     "narrator": _KEYWORD,
+    # The LLM enricher: who wrote the report (a model, or "narrator"), why the narrator's
+    # stands, the model's confidence: what analysts filter by.
+    "enriched_by": _KEYWORD,
+    "enrichment_note": _TEXT,
+    "confidence": _DOUBLE,
+    "would_change": _TEXT_LIST,
     # When the store first wrote the report: breaks ties of created_at like SQLite's rowid.
     "written_ns": {"type": "long"},
 }
@@ -309,8 +315,23 @@ def _check_index(client: OpenSearch, name: str, kind: Kind) -> None:
             f"OpenSearch index {name} exists but was not created from foreshock's {kind} "
             "template, so it would index and search differently: delete or reindex it"
         )
-    if int(meta.get("foreshock_version", 0)) > TEMPLATE_VERSION:
+    version = int(meta.get("foreshock_version", 0))
+    if version > TEMPLATE_VERSION:
         raise StoreError(
             f"OpenSearch index {name} has mapping version {meta['foreshock_version']}; this "
             f"foreshock knows up to {TEMPLATE_VERSION}: upgrade foreshock"
         )
+    if version < TEMPLATE_VERSION:  # every version so far only adds fields: add them
+        try:
+            client.indices.put_mapping(
+                index=name,
+                body={
+                    "properties": _PROPERTIES[kind],
+                    "_meta": {**meta, "foreshock_version": TEMPLATE_VERSION},
+                },
+            )
+        except RequestError as exc:
+            raise StoreError(
+                f"cannot upgrade the mapping of OpenSearch index {name} from version "
+                f"{version} to {TEMPLATE_VERSION}: {exc}; delete or reindex it"
+            ) from exc

@@ -29,7 +29,7 @@ from typing import Any
 
 from foreshock.enrichers.stores.base import ReportStore
 from foreshock.pipelines.assembly import assemble, load_settings_packs
-from foreshock.pipelines.backends import open_graph, open_store
+from foreshock.pipelines.backends import open_enricher, open_graph, open_store
 from foreshock.pipelines.runtimes.home import HomeLock
 from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
@@ -249,6 +249,7 @@ def _run(
         open_store(settings, home),
         alert_sink or JsonlAlertSink(result.alerts_path),
         history=opened.history,
+        enricher=open_enricher(settings, home, rep.topology),
     )
     asm = assemble(settings, rep.topology, opened.graph, packs)
     total, done = len(rep.batches), 0

@@ -13,6 +13,12 @@ every page and every anomaly record, and of the forecasts (one per capacity seri
 refit, ~55 KB each with their curves: a week of a small fleet's forecasts would be
 gigabytes) only the latest of each series and their count; every forecast is in the store.
 
+With an ``enricher`` (an LLM endpoint is configured), each report is stored as the
+narrator wrote it and handed to the enricher's worker thread; the enriched version (or
+the narrator's with the reason it stands) replaces it in the store when it is ready,
+picked up as later records arrive and at :meth:`Outputs.close`, which waits for the
+enricher at most ``enrich_wait_s``. The chain never waits on the model.
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -39,6 +45,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from foreshock.enrichers.llm.background import BackgroundEnricher
 from foreshock.enrichers.stores.base import ReportStore
 from foreshock.graph.backends.base import IncidentHistory
 from foreshock.pipelines.sinks.alerts import AlertSink
@@ -66,6 +73,10 @@ class Outputs:
         Called with every record, after it was handled (live progress output).
     forecast_batch
         Forecasts are written in batches of this many (and on :meth:`flush`).
+    enricher
+        The background LLM enricher, if an endpoint is configured.
+    enrich_wait_s
+        At :meth:`close`, how long to wait for reports still being enriched.
     """
 
     def __init__(
@@ -75,12 +86,16 @@ class Outputs:
         history: IncidentHistory | None = None,
         on_event: Callable[[Any], None] | None = None,
         forecast_batch: int = 256,
+        enricher: BackgroundEnricher | None = None,
+        enrich_wait_s: float = 120.0,
     ) -> None:
         self.store = store
         self.sink = sink
         self.history = history
         self.on_event = on_event
         self.forecast_batch = forecast_batch
+        self.enricher = enricher
+        self.enrich_wait_s = enrich_wait_s
         #: every anomaly record (open and closed episodes)
         self.anomalies: list[Anomaly] = []
         #: the latest version of every incident
@@ -107,6 +122,8 @@ class Outputs:
             self.history.record_incident(incident)
 
     def report(self, report: RootCauseReport) -> None:
+        if self.enricher is not None:
+            self.enriched(self.enricher.ready())
         self.report_ids.append(report.id)
         at = self._report_at.setdefault(report.incident_id, len(self.reports))
         if at == len(self.reports):
@@ -114,6 +131,16 @@ class Outputs:
         else:
             self.reports[at] = report
         self.store.put(report)
+        if self.enricher is not None:
+            self.enricher.submit(report)
+
+    def enriched(self, reports: Iterable[RootCauseReport]) -> None:
+        """Store what the enricher finished, in place of the narrator's reports."""
+        for r in reports:
+            at = self._report_at.get(r.incident_id)
+            if at is not None and self.reports[at].id == r.id:
+                self.reports[at] = r
+            self.store.put(r)
 
     def alert(self, event: AlertEvent) -> bool:
         """Send a page; ``False`` (and not kept) if the sink had sent it already."""
@@ -144,6 +171,8 @@ class Outputs:
     # -- the chain's output ------------------------------------------------------------------
     def deliver(self, msg: Any) -> None:
         """Handle one record that came out of the chain."""
+        if self.enricher is not None:
+            self.enriched(self.enricher.ready())
         if isinstance(msg, Anomaly):
             self.anomalies.append(msg)
         elif isinstance(msg, Incident):
@@ -159,8 +188,11 @@ class Outputs:
             self.on_event(msg)
 
     def close(self) -> None:
-        """Flush, then close the store."""
+        """Store what the enricher finishes (waiting at most ``enrich_wait_s``), flush,
+        then close the store."""
         try:
+            if self.enricher is not None:
+                self.enriched(self.enricher.drain(self.enrich_wait_s))
             self.flush()
         finally:
             self.store.close()

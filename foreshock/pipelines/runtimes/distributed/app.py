@@ -39,7 +39,7 @@ import faust
 import orjson
 
 from foreshock.pipelines.assembly import load_settings_packs
-from foreshock.pipelines.backends import open_graph, open_store
+from foreshock.pipelines.backends import open_enricher, open_graph, open_store
 from foreshock.pipelines.kafka.connection import KafkaConnection
 from foreshock.pipelines.kafka.state_topic import ensure_state_topic, load_latest
 from foreshock.pipelines.kafka.topics import TopicNames, ensure_topics
@@ -284,7 +284,10 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
         return sends
 
     outputs = Outputs(
-        open_store(settings, home), JsonlAlertSink(home / "alerts.jsonl"), opened.history
+        open_store(settings, home),
+        JsonlAlertSink(home / "alerts.jsonl"),
+        opened.history,
+        enricher=open_enricher(settings, home, topology),
     )
 
     @app.agent(t_incidents)
@@ -321,6 +324,13 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
                 continue
             outputs.alert(alert)
             await save_state("page", p, pager.snapshot())
+
+    if outputs.enricher is not None:
+        enricher = outputs.enricher
+
+        @app.timer(interval=2.0)  # type: ignore[untyped-decorator]
+        async def store_enriched() -> None:  # the LLM's reports, as its thread finishes them
+            outputs.enriched(enricher.ready())
 
     async def close_backends(app: Any, *args: Any, **kwargs: Any) -> None:
         outputs.close()

@@ -27,7 +27,10 @@ class FakeOpenAI:
     """The server's script and what it received."""
 
     url: str = ""
-    script: list[Any] = field(default_factory=list)  # str content | int status | ("sleep", s, str)
+    # str content | int status | ("sleep", s, str) | a function of the request body → str
+    script: list[Any] = field(default_factory=list)
+    #: when the script is empty: a function of the request body → the answer (else 500)
+    default: Any = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -95,7 +98,7 @@ def fake_openai() -> Iterator[FakeOpenAI]:
             with lock:
                 state.problems += _check(self.path, self.headers, body)
                 state.requests.append({"path": self.path, "body": body})
-                step = state.script.pop(0) if state.script else 500
+                step = state.script.pop(0) if state.script else (state.default or 500)
             if self.path == "/v1/embeddings":
                 inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                 data = [
@@ -112,6 +115,8 @@ def fake_openai() -> Iterator[FakeOpenAI]:
             if isinstance(step, tuple) and step[0] == "sleep":
                 time.sleep(step[1])
                 step = step[2]
+            if callable(step):
+                step = step(body)
             if isinstance(step, int):
                 err = {
                     "error": {
