@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from foreshock.cli.ask import ask
 from foreshock.cli.bench import bench_app
 from foreshock.cli.common import err, plain
 from foreshock.cli.config import config_app, schemas_app
@@ -34,7 +35,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-for command in (demo, simulate, run, score, forecast, record, worker, publish):
+for command in (demo, simulate, run, score, forecast, record, worker, publish, ask):
     app.command()(command)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(bench_app, name="bench")
