@@ -15,11 +15,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 KEY = "sk-test-local-0000000000000000000000"
+CORPUS = Path(__file__).parents[3] / "data" / "masking" / "corpus.jsonl"
+#: every secret of the masking corpus: none may reach the server, in any test
+SECRETS = sorted(
+    {s for line in CORPUS.read_text().splitlines() for s in json.loads(line)["secrets"]}
+)
 
 
 @dataclass
@@ -70,6 +76,17 @@ def _check(path: str, headers: Any, body: Any) -> list[str]:
     return problems
 
 
+def _strings(obj: Any) -> list[str]:
+    """Every string inside a parsed JSON body (decoded: no JSON escapes left)."""
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for v in obj.values() for s in _strings(v)]
+    if isinstance(obj, list):
+        return [s for v in obj for s in _strings(v)]
+    return []
+
+
 @pytest.fixture
 def fake_openai() -> Iterator[FakeOpenAI]:
     state = FakeOpenAI()
@@ -97,7 +114,7 @@ def fake_openai() -> Iterator[FakeOpenAI]:
                 body = None
             with lock:
                 state.problems += _check(self.path, self.headers, body)
-                state.requests.append({"path": self.path, "body": body})
+                state.requests.append({"path": self.path, "body": body, "raw": raw.decode()})
                 step = state.script.pop(0) if state.script else (state.default or 500)
             if self.path == "/v1/embeddings":
                 inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
@@ -155,3 +172,6 @@ def fake_openai() -> Iterator[FakeOpenAI]:
         server.shutdown()
         server.server_close()
         assert not state.problems, state.problems  # every request was a valid API request
+        sent = "\n".join(r["raw"] + "\n" + "\n".join(_strings(r["body"])) for r in state.requests)
+        leaked = [s for s in SECRETS if s in sent]
+        assert not leaked, f"masking corpus secrets reached the server: {leaked[:5]}"
