@@ -105,6 +105,50 @@ def bench_replay(
     console.print(f"CPU ratio, longest / (rows × shortest): [b]{res['ratio']:.2f}[/b]")
 
 
+@bench_app.command("enrich")
+def bench_enrich(
+    delay: Annotated[float, typer.Option(help="Seconds the stub model takes per answer.")] = 30.0,
+    fault: Annotated[
+        str, typer.Option(help="Simulated fault of the replay.")
+    ] = "redis_memory_exhaustion",
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 1,
+    hours: Annotated[float, typer.Option(help="Simulated hours.")] = 6.0,
+    timeout: Annotated[float, typer.Option(help="llm_timeout_s of the runs.")] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The pipeline never waits on the LLM: one replay with no endpoint, with the endpoint
+    down, and with it answering every request after --delay seconds (a local stub). Shows
+    the chain's throughput (the end-of-run wait for the model apart), who wrote each
+    incident's report, and the audit log's calls.
+
+    Example:  foreshock bench enrich --delay 30
+    """
+    from foreshock.bench.enrich import run_enrich_bench
+
+    res = run_enrich_bench(fault, seed, hours, delay, timeout, None if as_json else err.print)
+    if as_json:
+        print_json(res)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"bench enrich: {fault} seed {seed}, {hours:g} h replay")
+    for c in ("LLM", "samples/s (chain)", "wait at end s", "incidents", "reports by", "audit log"):
+        t.add_column(c)
+    for r in res["runs"]:
+        t.add_row(
+            r["mode"],
+            f"{r['samples_per_s']:,.0f}",
+            f"{r['wait_at_end_s']:.1f}",
+            str(r["incidents"]),
+            ", ".join(f"{k} {v}" for k, v in r["written_by"].items()),
+            ", ".join(f"{k} {v}" for k, v in r["outcomes"].items()) or "-",
+        )
+    console.print(t)
+    for r in res["runs"]:
+        for note, n in r["notes"].items():
+            console.print(f"[dim]{r['mode']}: {n} × {note}[/dim]", highlight=False)
+
+
 @bench_app.command("kafka")
 def bench_kafka(
     workers: Annotated[int, typer.Option(help="foreshock worker processes.")] = 1,

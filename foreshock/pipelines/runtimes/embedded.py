@@ -79,6 +79,8 @@ class RunResult:
     suppressed: int = 0
     log_records: int = 0
     seconds: float = 0.0
+    #: of :attr:`seconds`, those spent waiting at the end for the LLM enricher to finish
+    llm_wait_seconds: float = 0.0
     truth: dict[str, Any] | None = None
     store_label: str = ""
     #: event time of the first and the last metric batch
@@ -280,4 +282,5 @@ def _run(
     result.log_records = len(records)
     result.suppressed = asm.correlation.correlate.grouper.suppressed
     result.seconds = time.perf_counter() - started
+    result.llm_wait_seconds = outputs.enrich_waited_s
     return result

@@ -42,6 +42,7 @@ Examples
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -96,6 +97,8 @@ class Outputs:
         self.forecast_batch = forecast_batch
         self.enricher = enricher
         self.enrich_wait_s = enrich_wait_s
+        #: seconds :meth:`close` waited for the enricher (not the chain's time)
+        self.enrich_waited_s = 0.0
         #: every anomaly record (open and closed episodes)
         self.anomalies: list[Anomaly] = []
         #: the latest version of every incident
@@ -192,7 +195,9 @@ class Outputs:
         then close the store."""
         try:
             if self.enricher is not None:
+                started = time.perf_counter()
                 self.enriched(self.enricher.drain(self.enrich_wait_s))
+                self.enrich_waited_s = time.perf_counter() - started
             self.flush()
         finally:
             self.store.close()
