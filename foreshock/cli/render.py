@@ -138,9 +138,12 @@ def render_result(
             f"[dim]ground truth (truth.json): {plain(t['resource'])} — "
             f"{plain(t['failure_mode'])}[/dim]"
         )
+    roots = [i.root_cause.resource for i in result.incidents if i.root_cause]
+    question = f"has {roots[0]} done this before?" if roots else "what runs out first?"
     console.print(
         f"reports + incidents: [cyan]{plain(result.store_label or result.store_path)}[/cyan] "
-        f"(try: foreshock reports search --home {plain(result.home)} <words>)\n"
+        f"(try: foreshock reports search --home {plain(result.home)} <words>, or\n"
+        f'foreshock ask --home {plain(result.home)} "{plain(question)}")\n'
         f"alerts: [cyan]{plain(result.alerts_path)}[/cyan]\n"
         f"dead letters: [cyan]{plain(result.dead_letters_path)}[/cyan]"
     )

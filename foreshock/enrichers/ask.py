@@ -169,15 +169,29 @@ class Asker:
         ]
         series.sort(key=lambda f: (f.exhaustion_p50 or 0.0) - f.made_at)
         if not series:
-            where = f" on {', '.join(named)}" if named else ""
-            return Answer(
-                question,
-                "capacity",
-                f"No forecast{where} reaches its limit within its horizon: nothing runs out.",
-            )
+            return self._headroom(question, named)
         lines = [_forecast_line(f, first=(i == 0)) for i, f in enumerate(series[:5])]
         ids = [_forecast_id(f) for f in series[:5]]
         return Answer(question, "capacity", "\n".join(lines), ids, lines)
+
+    def _headroom(self, question: str, named: list[str]) -> Answer:
+        """Nothing crosses its limit: say so, and which series comes closest (the largest
+        share of its limit forecast within the horizon, for limits above zero)."""
+        where = f" on {', '.join(named)}" if named else ""
+        text = f"No forecast{where} reaches its limit within its horizon: nothing runs out."
+        near = [
+            (max(f.point) / f.limit, f)
+            for f in self.store.forecasts()
+            if f.limit and f.limit > 0 and f.point and (not named or f.resource in named)
+        ]
+        if not near:
+            return Answer(question, "capacity", text)
+        share, f = max(near, key=lambda x: x[0])
+        line = (
+            f"Closest: {f.resource} {f.metric}, forecast to reach {share:.0%} of its limit "
+            f"({f.limit:g}) within {_hours(f.horizon_s)} ({f.model}, made {_clock(f.made_at)})."
+        )
+        return Answer(question, "capacity", f"{text}\n{line}", [_forecast_id(f)], [text, line])
 
     def _history(self, question: str) -> Answer:
         named = self.named(question)

@@ -66,10 +66,24 @@ def test_demo_shows_incident_report_and_where_it_is_stored(tmp_path: Path) -> No
         "alerts.jsonl",
     ):
         assert needle in text, needle
-    hits = cli(
-        "reports", "search", "evicted", "--home", str(tmp_path / "redis_memory_exhaustion-seed1")
-    )
+    home = str(tmp_path / "redis_memory_exhaustion-seed1")
+    hits = cli("reports", "search", "evicted", "--home", home)
     assert "redis-cache" in hits
+    assert "offline narrator" in text and "foreshock ask --home" in text
+
+    # the three example questions, on the demo's home, offline, citing ids
+    def ask(question: str) -> dict[str, object]:
+        answer = json.loads(cli("ask", question, "--home", home, "--offline", "--json"))
+        assert answer["answered_by"] == "offline" and answer["sources"], answer
+        return answer
+
+    why = ask("why was checkout slow at 10:05?")
+    assert "root cause redis-cache (memory_exhaustion)" in str(why["text"])
+    assert str(why["sources"][0]).startswith("inc-")  # type: ignore[index]
+    first = ask("what runs out first?")
+    assert str(first["sources"][0]).startswith("forecast:")  # type: ignore[index]
+    again = ask("has redis-cache done this before?")
+    assert "redis-cache was in 1 incident(s), the root cause of 1" in str(again["text"])
 
 
 def test_simulate_then_run_finds_the_true_root_cause(tmp_path: Path) -> None:
