@@ -60,21 +60,25 @@ class BackgroundEnricher:
         self._pending: OrderedDict[str, RootCauseReport] = OrderedDict()
         self._done: list[RootCauseReport] = []
         self._current: RootCauseReport | None = None
+        self._history: dict[str, list[str]] = {}
         self._closed = False
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def submit(self, report: RootCauseReport) -> None:
-        """Queue ``report`` for enrichment; returns at once."""
+    def submit(self, report: RootCauseReport, history: list[str] | None = None) -> None:
+        """Queue ``report`` for enrichment, with lines on similar past incidents; returns
+        at once."""
         with self._cv:
             if self._closed:
                 return
+            self._history[report.incident_id] = history or []
             if report.incident_id in self._pending:
                 self.coalesced += 1
                 del self._pending[report.incident_id]
             self._pending[report.incident_id] = report
             while len(self._pending) > self.max_pending:
                 _, old = self._pending.popitem(last=False)
+                self._history.pop(old.incident_id, None)
                 self._done.append(_stays(old, f"more than {self.max_pending} reports queued"))
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -106,6 +110,7 @@ class BackgroundEnricher:
                     _stays(old, f"not enriched within {timeout_s:g} s of the run's end")
                 )
             self._pending.clear()
+            self._history.clear()
             self._cv.notify_all()
         return self.ready()
 
@@ -118,9 +123,10 @@ class BackgroundEnricher:
                     return
                 _, report = self._pending.popitem(last=False)
                 self._current = report
+                history = self._history.pop(report.incident_id, [])
             try:
                 snippets = self.knowledge(report) if self.knowledge else None
-                out = self.enricher.enrich(report, knowledge=snippets)
+                out = self.enricher.enrich(report, knowledge=snippets, history=history)
             except Exception as exc:  # never let one report stop the worker
                 out = _stays(report, f"enrichment failed: {type(exc).__name__}: {exc}"[:300])
             with self._cv:

@@ -94,12 +94,13 @@ class LlmEnricher:
         report: RootCauseReport,
         knowledge: list[str] | None = None,
         logs: list[str] | None = None,
+        history: list[str] | None = None,
     ) -> RootCauseReport:
         """``report`` rewritten by the model when its answer is grounded, else ``report``
         with ``enrichment_note`` saying why it stands."""
         if self._client is None:
             return _narrator(report, "no LLM endpoint configured (llm_base_url, llm_model)")
-        prompt = build_prompt(report, self.model, knowledge, logs, self.budget)
+        prompt = build_prompt(report, self.model, knowledge, logs, self.budget, history=history)
         cached = self.cache.get(prompt.fingerprint)
         if cached is not None:
             self.audit.write(**self._entry(report, prompt), outcome="accepted", cache_hit=True)

@@ -103,6 +103,7 @@ def build_prompt(
     logs: list[str] | None = None,
     budget: int = 6000,
     masker: Masker | None = None,
+    history: list[str] | None = None,
 ) -> Prompt:
     """The prompt for ``report`` (see the module doc)."""
     masker = masker or Masker()
@@ -122,6 +123,9 @@ def build_prompt(
     if knowledge:
         tail.append("Knowledge base (the failure modes that match):")
         tail += [masker.mask(k)[: 4 * MAX_LINE] for k in knowledge]
+    if history:
+        tail.append("Similar past incidents (for comparison, not evidence of this one):")
+        tail += [_label(h, masker) for h in history]
     if logs:
         tail.append(
             "Log lines:\n<data>\n" + "\n".join(_quote(x, masker) for x in logs) + "\n</data>"

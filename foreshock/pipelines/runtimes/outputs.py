@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from foreshock.enrichers.llm.background import BackgroundEnricher
@@ -135,7 +136,23 @@ class Outputs:
             self.reports[at] = report
         self.store.put(report)
         if self.enricher is not None:
-            self.enricher.submit(report)
+            self.enricher.submit(report, self.similar(report))
+
+    def similar(self, report: RootCauseReport, limit: int = 3) -> list[str]:
+        """One line for each of the most similar *other* incidents in the store (by the
+        root cause and failure mode's words): what the LLM compares this incident with."""
+        words = f"{report.root_cause_resource} {report.failure_mode or ''}".replace("_", " ")
+        out: list[str] = []
+        seen = {report.incident_id}
+        for hit in self.store.search(words, limit=10 * limit):
+            if hit.incident_id in seen:
+                continue
+            seen.add(hit.incident_id)
+            when = datetime.fromtimestamp(hit.created_at, tz=UTC).strftime("%Y-%m-%d %H:%M")
+            out.append(f"{hit.incident_id} ({when} UTC): {hit.title}")
+            if len(out) == limit:
+                break
+        return out
 
     def enriched(self, reports: Iterable[RootCauseReport]) -> None:
         """Store what the enricher finished, in place of the narrator's reports."""

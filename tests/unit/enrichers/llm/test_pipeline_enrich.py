@@ -129,3 +129,25 @@ def test_what_does_not_finish_in_time_says_so(fake_openai: FakeOpenAI) -> None:
     [late] = bg.drain(timeout_s=0.1)
     assert late.enriched_by == "narrator"
     assert late.enrichment_note == "not enriched within 0.1 s of the run's end"
+
+
+def test_a_second_run_shows_the_model_the_first_runs_incident(
+    fake_openai: FakeOpenAI, replay: Path, tmp_path: Path
+) -> None:
+    """Past incidents join the prompt as comparison (never as this incident's evidence)."""
+    fake_openai.default = _analyst
+    home = tmp_path / "home"
+    env = _env(fake_openai, home)
+    first = runner.invoke(
+        app, ["run", "--replay", str(replay), "--home", str(home), "--json"], env=env
+    )
+    past = json.loads(first.output)["incidents"][0]["id"]
+    sent = len(fake_openai.requests)
+    again = simulate("redis_memory_exhaustion", seed=2, hours=4).write(tmp_path / "again")
+    second = runner.invoke(
+        app, ["run", "--replay", str(again), "--home", str(home), "--json"], env=env
+    )
+    assert second.exit_code == 0, second.output
+    prompts = [r["body"]["messages"][1]["content"] for r in fake_openai.requests[sent:]]
+    assert prompts and all("Similar past incidents" in p for p in prompts)
+    assert any(past in p for p in prompts)
