@@ -40,7 +40,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["RULES", "MaskRule", "Masker"]
+__all__ = ["MASK_WINDOW", "RULES", "MaskRule", "Masker"]
+
+#: characters of a text that are masked before it is cut for a prompt or a page: far more
+#: than any secret (a PEM key is ~3 KB), so none is cut in two and half of it kept, and
+#: bounded, so one huge log line costs ~20 ms to mask, never minutes
+MASK_WINDOW = 65536
 
 # key-name components that say the value is a secret (matched per component of the name,
 # split on _ . - and camelCase: "db_password", "apiKey", "MYSQL_ROOT_PASSWORD")
@@ -154,10 +159,12 @@ RULES: tuple[MaskRule, ...] = (
         r"\b(?:Bearer|Basic|Token|Digest)\s+(?P<s>[A-Za-z0-9._~+/\-]{8,}=*)",
         _value_not_placeholder,
     ),
-    # key=value, key: value, "key": "value", key value (for the Redis/CLI words)
+    # key=value, key: value, "key": "value", key value (for the Redis/CLI words). A key
+    # starts where a word starts and is at most 128 characters: without both, a long
+    # run of letters with no "=" costs quadratic time (50 KB took a minute).
     MaskRule(
         "SECRET",
-        r"(?P<k>[A-Za-z_][\w.\-]*)[\"']?\s*(?:=|:(?!//))\s*" + _VALUE,
+        r"(?<![A-Za-z_])(?P<k>[A-Za-z_][\w.\-]{0,127})[\"']?\s*(?:=|:(?!//))\s*" + _VALUE,
         _key_value_secret,
     ),
     MaskRule(

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from foreshock.enrichers.llm.answer import LlmAnswer
-from foreshock.enrichers.masking import Masker
+from foreshock.enrichers.masking import MASK_WINDOW, Masker
 from foreshock.schemas.report import RootCauseReport
 
 __all__ = ["MAX_LINE", "Prompt", "build_prompt", "numbers_in"]
@@ -84,7 +84,7 @@ def _clock(t: float) -> str:
 def _quote(text: str, masker: Masker) -> str:
     """A log line as one JSON string on one line, capped; ``<`` and ``>`` escaped so that
     no line can close the ``<data>`` block it sits in."""
-    quoted = json.dumps(masker.mask(text)[:MAX_LINE])
+    quoted = json.dumps(masker.mask(text[:MASK_WINDOW])[:MAX_LINE])
     return quoted.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
@@ -92,7 +92,7 @@ def _label(text: str, masker: Masker) -> str:
     """A name from the fleet (resource, metric and its labels, a title): masked, on one
     line, without angle brackets, capped. Names come from exporters' labels, which anyone
     who can set a label controls: they must not open a block or start a new message line."""
-    flat = _CONTROL.sub(" ", masker.mask(text)).replace("<", "(").replace(">", ")")
+    flat = _CONTROL.sub(" ", masker.mask(text[:MASK_WINDOW])).replace("<", "(").replace(">", ")")
     return flat if len(flat) <= MAX_LABEL else flat[: MAX_LABEL - 1] + "…"
 
 
