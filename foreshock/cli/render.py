@@ -144,6 +144,8 @@ def render_result(
         f"reports + incidents: [cyan]{plain(result.store_label or result.store_path)}[/cyan] "
         f"(try: foreshock reports search --home {plain(result.home)} <words>, or\n"
         f'foreshock ask --home {plain(result.home)} "{plain(question)}")\n'
-        f"alerts: [cyan]{plain(result.alerts_path)}[/cyan]\n"
+        f"alerts: [cyan]{plain(result.alerts_path)}[/cyan]"
+        + (f" and [cyan]{plain(result.pager_label)}[/cyan]" if result.pager_label else "")
+        + "\n"
         f"dead letters: [cyan]{plain(result.dead_letters_path)}[/cyan]"
     )

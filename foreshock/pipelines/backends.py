@@ -41,8 +41,16 @@ from foreshock.schemas.topology import Topology
 
 if TYPE_CHECKING:
     from foreshock.enrichers.llm.background import BackgroundEnricher
+    from foreshock.pipelines.sinks.alerts import AlertSink
 
-__all__ = ["OpenedGraph", "open_enricher", "open_graph", "open_store", "sqlite_path"]
+__all__ = [
+    "OpenedGraph",
+    "open_enricher",
+    "open_graph",
+    "open_pager",
+    "open_store",
+    "sqlite_path",
+]
 
 
 def sqlite_path(home: Path) -> Path:
@@ -196,3 +204,22 @@ def open_enricher(settings: Settings, home: Path, topology: Topology) -> Backgro
         return [h.snippet() for h in hits]
 
     return Background(LlmEnricher.from_settings(settings, home), knowledge)
+
+
+def open_pager(settings: Settings, home: Path, local: AlertSink) -> AlertSink:
+    """``local`` (the alert log, the console), and PagerDuty too when
+    ``pagerduty_routing_key`` is set: through the durable outbox ``<home>/outbox.sqlite``,
+    which a restarted pipeline goes on delivering."""
+    if not settings.pagerduty_routing_key:
+        return local
+    from foreshock.pipelines.sinks.alerts import FanoutAlertSink
+    from foreshock.pipelines.sinks.outbox import Outbox
+    from foreshock.pipelines.sinks.pagerduty import PagerDutySink
+
+    pager = PagerDutySink(
+        Outbox(home / "outbox.sqlite"),
+        settings.pagerduty_routing_key,
+        settings.pagerduty_events_url,
+        ca_file=settings.pagerduty_ca_file,
+    )
+    return FanoutAlertSink(local, pager)

@@ -100,6 +100,21 @@ class Settings(BaseModel):
     llm_token_budget: int = Field(
         default=6000, ge=500, description="Most tokens of one prompt (evidence cut by rank)."
     )
+    pagerduty_routing_key: str = Field(
+        default="",
+        description="PagerDuty Events API v2 routing key (integration key); set: pages go to "
+        "PagerDuty through the durable outbox, as well as to the local alert log.",
+    )
+    pagerduty_events_url: str = Field(
+        default="https://events.pagerduty.com",
+        description="Base URL of the PagerDuty Events API, https:// only (a test points it at "
+        "a local server).",
+    )
+    pagerduty_ca_file: str = Field(
+        default="",
+        description="CA certificates to trust for the Events API (a TLS-inspecting proxy); "
+        "empty: the system's.",
+    )
     packs: list[Path] = Field(
         default_factory=list,
         description="Pack folders added on top of the built-in packs (os.pathsep-separated "

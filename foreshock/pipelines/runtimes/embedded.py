@@ -29,7 +29,7 @@ from typing import Any
 
 from foreshock.enrichers.stores.base import ReportStore
 from foreshock.pipelines.assembly import assemble, load_settings_packs
-from foreshock.pipelines.backends import open_enricher, open_graph, open_store
+from foreshock.pipelines.backends import open_enricher, open_graph, open_pager, open_store
 from foreshock.pipelines.runtimes.home import HomeLock
 from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
@@ -81,6 +81,8 @@ class RunResult:
     seconds: float = 0.0
     #: of :attr:`seconds`, those spent waiting at the end for the LLM enricher to finish
     llm_wait_seconds: float = 0.0
+    #: where pages went besides the alert log ("" if only there), and outbox counts
+    pager_label: str = ""
     truth: dict[str, Any] | None = None
     store_label: str = ""
     #: event time of the first and the last metric batch
@@ -133,6 +135,7 @@ class RunResult:
             "reordered_rows": self.reordered,
             "log_records": self.log_records,
             "alerts": [a.model_dump() for a in self.alerts],
+            "pages_to": self.pager_label or str(self.alerts_path),
             "reports": list(self.report_ids),
             "store": self.store_label or str(self.store_path),
             "seconds": round(self.seconds, 3),
@@ -249,7 +252,7 @@ def _run(
     opened = open_graph(settings, rep.topology)
     outputs = Outputs(
         open_store(settings, home),
-        alert_sink or JsonlAlertSink(result.alerts_path),
+        open_pager(settings, home, alert_sink or JsonlAlertSink(result.alerts_path)),
         history=opened.history,
         enricher=open_enricher(settings, home, rep.topology),
     )
@@ -283,4 +286,16 @@ def _run(
     result.suppressed = asm.correlation.correlate.grouper.suppressed
     result.seconds = time.perf_counter() - started
     result.llm_wait_seconds = outputs.enrich_waited_s
+    result.pager_label = pager_label(outputs.sink)
     return result
+
+
+def pager_label(sink: AlertSink) -> str:
+    """Where a sink sends pages besides the local log, with its outbox's counts."""
+    from foreshock.pipelines.sinks.pagerduty import PagerDutySink
+
+    for s in getattr(sink, "sinks", (sink,)):
+        if isinstance(s, PagerDutySink):
+            counts = ", ".join(f"{n} {state}" for state, n in s.final_counts.items())
+            return f"PagerDuty {s.events_url} via outbox {s.outbox.path} ({counts or 'empty'})"
+    return ""

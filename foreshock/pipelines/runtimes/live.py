@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from foreshock.pipelines.assembly import assemble, load_settings_packs
-from foreshock.pipelines.backends import open_enricher, open_graph, open_store
+from foreshock.pipelines.backends import open_enricher, open_graph, open_pager, open_store
 from foreshock.pipelines.runtimes.home import HomeLock
 from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
@@ -165,7 +165,7 @@ def _run_live(
     opened = open_graph(settings, topology)
     outputs = Outputs(
         open_store(settings, home),
-        alert_sink or JsonlAlertSink(home / "alerts.jsonl"),
+        open_pager(settings, home, alert_sink or JsonlAlertSink(home / "alerts.jsonl")),
         history=opened.history,
         on_event=on_event,
         enricher=open_enricher(settings, home, topology),

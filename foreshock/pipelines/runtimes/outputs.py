@@ -217,4 +217,9 @@ class Outputs:
                 self.enrich_waited_s = time.perf_counter() - started
             self.flush()
         finally:
-            self.store.close()
+            try:
+                self.store.close()
+            finally:
+                close = getattr(self.sink, "close", None)  # a pager flushes its outbox
+                if callable(close):
+                    close()

@@ -251,3 +251,10 @@ class FanoutAlertSink:
         """Send to every sink (none is skipped); ``True`` if any delivered."""
         delivered = [sink.send(event) for sink in self.sinks]
         return any(delivered)
+
+    def close(self) -> None:
+        """Close every sink that can be closed (a PagerDuty sink flushes its outbox)."""
+        for sink in self.sinks:
+            close = getattr(sink, "close", None)
+            if callable(close):
+                close()
