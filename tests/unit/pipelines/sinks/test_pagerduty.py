@@ -257,5 +257,5 @@ def test_config_show_masks_the_routing_key_and_shows_the_url() -> None:
 def test_an_http_events_url_is_a_clear_error(tmp_path: Path) -> None:
     from foreshock.schemas.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="pagerduty_events_url 'http://x': .*https"):
+    with pytest.raises(ConfigError, match=r"pagerduty_events_url 'http://x': .*https"):
         PagerDutySink(Outbox(tmp_path / "o.sqlite"), ROUTING_KEY, "http://x")
