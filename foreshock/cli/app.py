@@ -22,6 +22,7 @@ from foreshock.cli.logs import logs_app
 from foreshock.cli.record import record
 from foreshock.cli.reports import reports_app
 from foreshock.cli.run import demo, run, score, simulate
+from foreshock.cli.silence import silence_app
 from foreshock.schemas.errors import ForeshockError
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ for command in (demo, simulate, run, score, forecast, record, worker, publish, a
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(bench_app, name="bench")
 app.add_typer(reports_app, name="reports")
+app.add_typer(silence_app, name="silence")
 app.add_typer(eval_app, name="eval")  # with the labelled-data commands:
 _LABELLED = (replays, petshop, nezha, knowledge)  # registered on eval_app by their module
 app.add_typer(graph_app, name="graph")

@@ -42,13 +42,16 @@ from foreshock.schemas.topology import Topology
 if TYPE_CHECKING:
     from foreshock.enrichers.llm.background import BackgroundEnricher
     from foreshock.pipelines.sinks.alerts import AlertSink
+    from foreshock.pipelines.sinks.silences import Silencer
 
 __all__ = [
     "OpenedGraph",
     "open_enricher",
     "open_graph",
     "open_pager",
+    "open_silencer",
     "open_store",
+    "silences_path",
     "sqlite_path",
 ]
 
@@ -223,3 +226,17 @@ def open_pager(settings: Settings, home: Path, local: AlertSink) -> AlertSink:
         ca_file=settings.pagerduty_ca_file,
     )
     return FanoutAlertSink(local, pager)
+
+
+def silences_path(home: Path) -> Path:
+    """Where ``foreshock silence`` keeps the silences of a home."""
+    return home / "silences.sqlite"
+
+
+def open_silencer(home: Path, topology: Topology) -> Silencer:
+    """The silences of ``home`` (shared with ``foreshock silence``), matching kinds by the
+    topology."""
+    from foreshock.pipelines.sinks.silences import Silencer as Matcher
+    from foreshock.pipelines.sinks.silences import SilenceStore
+
+    return Matcher(SilenceStore(silences_path(home)), topology.kinds())

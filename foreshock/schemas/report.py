@@ -47,6 +47,9 @@ class RootCauseReport(BaseModel):
     )
     confidence: float | None = Field(default=None, description="The model's, in [0, 1].")
     would_change: list[str] = Field(default_factory=list, description="What would change it.")
+    paging_note: str | None = Field(
+        default=None, description="Why no page went out for this incident (a silence)."
+    )
 
     def markdown(self) -> str:
         """Render the report as Markdown, as analysts read it."""
@@ -56,6 +59,8 @@ class RootCauseReport(BaseModel):
             lines += [f"_Written by {self.enriched_by} from the evidence below{sure}._", ""]
         if self.enrichment_note:
             lines += [f"_Note: {self.enrichment_note}._", ""]
+        if self.paging_note:
+            lines += [f"_Paging: {self.paging_note}._", ""]
         if self.causal_chain:
             lines += ["## Causal chain", ""]
             lines += [f"{i}. {step}" for i, step in enumerate(self.causal_chain, 1)]

@@ -29,7 +29,13 @@ from typing import Any
 
 from foreshock.enrichers.stores.base import ReportStore
 from foreshock.pipelines.assembly import assemble, load_settings_packs
-from foreshock.pipelines.backends import open_enricher, open_graph, open_pager, open_store
+from foreshock.pipelines.backends import (
+    open_enricher,
+    open_graph,
+    open_pager,
+    open_silencer,
+    open_store,
+)
 from foreshock.pipelines.runtimes.home import HomeLock
 from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
@@ -255,6 +261,7 @@ def _run(
         open_pager(settings, home, alert_sink or JsonlAlertSink(result.alerts_path)),
         history=opened.history,
         enricher=open_enricher(settings, home, rep.topology),
+        silencer=open_silencer(home, rep.topology),
     )
     asm = assemble(settings, rep.topology, opened.graph, packs)
     total, done = len(rep.batches), 0

@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from foreshock.pipelines.assembly import assemble, load_settings_packs
-from foreshock.pipelines.backends import open_enricher, open_graph, open_pager, open_store
+from foreshock.pipelines.backends import (
+    open_enricher,
+    open_graph,
+    open_pager,
+    open_silencer,
+    open_store,
+)
 from foreshock.pipelines.runtimes.home import HomeLock
 from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
@@ -169,6 +175,7 @@ def _run_live(
         history=opened.history,
         on_event=on_event,
         enricher=open_enricher(settings, home, topology),
+        silencer=open_silencer(home, topology),
     )
     asm = assemble(settings, topology, opened.graph, packs)
 

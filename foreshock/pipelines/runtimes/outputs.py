@@ -51,6 +51,7 @@ from foreshock.enrichers.llm.background import BackgroundEnricher
 from foreshock.enrichers.stores.base import ReportStore
 from foreshock.graph.backends.base import IncidentHistory
 from foreshock.pipelines.sinks.alerts import AlertSink
+from foreshock.pipelines.sinks.silences import Silencer
 from foreshock.schemas.alert import AlertEvent
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.forecast import Forecast
@@ -79,6 +80,8 @@ class Outputs:
         The background LLM enricher, if an endpoint is configured.
     enrich_wait_s
         At :meth:`close`, how long to wait for reports still being enriched.
+    silencer
+        Silences (maintenance windows): a page one of them holds is not sent.
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class Outputs:
         forecast_batch: int = 256,
         enricher: BackgroundEnricher | None = None,
         enrich_wait_s: float = 120.0,
+        silencer: Silencer | None = None,
     ) -> None:
         self.store = store
         self.sink = sink
@@ -98,6 +102,10 @@ class Outputs:
         self.forecast_batch = forecast_batch
         self.enricher = enricher
         self.enrich_wait_s = enrich_wait_s
+        self.silencer = silencer
+        #: pages a silence held: (event, silence id)
+        self.silenced: list[tuple[AlertEvent, str]] = []
+        self._silence_notes: dict[str, str] = {}  # incident id → why it was not paged
         #: seconds :meth:`close` waited for the enricher (not the chain's time)
         self.enrich_waited_s = 0.0
         #: every anomaly record (open and closed episodes)
@@ -128,6 +136,7 @@ class Outputs:
     def report(self, report: RootCauseReport) -> None:
         if self.enricher is not None:
             self.enriched(self.enricher.ready())
+        report = self._with_paging_note(report)
         self.report_ids.append(report.id)
         at = self._report_at.setdefault(report.incident_id, len(self.reports))
         if at == len(self.reports):
@@ -158,16 +167,43 @@ class Outputs:
         """Store what the enricher finished, in place of the narrator's reports."""
         for r in reports:
             at = self._report_at.get(r.incident_id)
+            r = self._with_paging_note(r)
             if at is not None and self.reports[at].id == r.id:
                 self.reports[at] = r
             self.store.put(r)
 
     def alert(self, event: AlertEvent) -> bool:
-        """Send a page; ``False`` (and not kept) if the sink had sent it already."""
+        """Send a page; ``False`` (and not kept) if the sink had sent it already, or a
+        silence holds it (then its incident's report says which)."""
+        if self.silencer is not None and self._silenced(event):
+            return False
         if not self.sink.send(event):
             return False
         self.alerts.append(event)
         return True
+
+    def _silenced(self, event: AlertEvent) -> bool:
+        """Whether a silence holds ``event`` (a resolve follows its trigger's fate)."""
+        assert self.silencer is not None
+        if event.action != "trigger":
+            return event.dedup_key in self._silence_notes
+        found = self.silencer.match(event)
+        if found is None:
+            return False
+        self.silenced.append((event, found.id))
+        note = f"not paged: silence {found.describe()}"
+        self._silence_notes[event.dedup_key] = note
+        at = self._report_at.get(event.dedup_key)
+        if at is not None:
+            self.reports[at] = self.reports[at].model_copy(update={"paging_note": note})
+            self.store.put(self.reports[at])
+        return True
+
+    def _with_paging_note(self, report: RootCauseReport) -> RootCauseReport:
+        note = self._silence_notes.get(report.incident_id)
+        if note is None or report.paging_note == note:
+            return report
+        return report.model_copy(update={"paging_note": note})
 
     def add_forecasts(self, forecasts: Iterable[Forecast]) -> None:
         got = list(forecasts)
@@ -223,3 +259,5 @@ class Outputs:
                 close = getattr(self.sink, "close", None)  # a pager flushes its outbox
                 if callable(close):
                     close()
+                if self.silencer is not None:
+                    self.silencer.store.close()

@@ -87,6 +87,7 @@ class AlertStage:
             details={
                 "resources": ", ".join(inc.resources),
                 "candidates": ", ".join(c.resource for c in inc.candidates[:3]),
+                **({"failure_mode": top.failure_mode} if top and top.failure_mode else {}),
             },
         )
 

@@ -39,7 +39,13 @@ import faust
 import orjson
 
 from foreshock.pipelines.assembly import load_settings_packs
-from foreshock.pipelines.backends import open_enricher, open_graph, open_pager, open_store
+from foreshock.pipelines.backends import (
+    open_enricher,
+    open_graph,
+    open_pager,
+    open_silencer,
+    open_store,
+)
 from foreshock.pipelines.kafka.connection import KafkaConnection
 from foreshock.pipelines.kafka.state_topic import ensure_state_topic, load_latest
 from foreshock.pipelines.kafka.topics import TopicNames, ensure_topics
@@ -288,6 +294,7 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
         open_pager(settings, home, JsonlAlertSink(home / "alerts.jsonl")),
         opened.history,
         enricher=open_enricher(settings, home, topology),
+        silencer=open_silencer(home, topology),
     )
 
     @app.agent(t_incidents)
