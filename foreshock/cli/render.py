@@ -105,6 +105,11 @@ def render_result(
     console.print(Panel(summary, title="foreshock run", expand=False))
     if not result.incidents:
         console.print("[green]No incidents: nothing paged.[/green]")
+    for incident, silence in result.silenced:
+        console.print(
+            f"[yellow]{plain(incident)}: not paged, held by silence {plain(silence)}[/yellow] "
+            "(foreshock silence list)"
+        )
     for inc in result.incidents:
         rc = inc.root_cause
         head = (

@@ -89,6 +89,8 @@ class RunResult:
     llm_wait_seconds: float = 0.0
     #: where pages went besides the alert log ("" if only there), and outbox counts
     pager_label: str = ""
+    #: pages a silence held: (incident id, silence id)
+    silenced: list[tuple[str, str]] = field(default_factory=list)
     truth: dict[str, Any] | None = None
     store_label: str = ""
     #: event time of the first and the last metric batch
@@ -142,6 +144,7 @@ class RunResult:
             "log_records": self.log_records,
             "alerts": [a.model_dump() for a in self.alerts],
             "pages_to": self.pager_label or str(self.alerts_path),
+            "silenced": [{"incident": i, "silence": s} for i, s in self.silenced],
             "reports": list(self.report_ids),
             "store": self.store_label or str(self.store_path),
             "seconds": round(self.seconds, 3),
@@ -294,6 +297,7 @@ def _run(
     result.seconds = time.perf_counter() - started
     result.llm_wait_seconds = outputs.enrich_waited_s
     result.pager_label = pager_label(outputs.sink)
+    result.silenced = [(e.dedup_key, sid) for e, sid in outputs.silenced]
     return result
 
 

@@ -100,6 +100,7 @@ def test_a_silenced_fault_pages_no_one_and_its_report_says_why_others_still_page
     [inc] = out["incidents"]
     assert inc["root_cause"]["resource"] == "redis-cache"  # recorded, as ever
     assert out["alerts"] == [] and fake_pagerduty.accepted == []
+    assert out["silenced"] == [{"incident": inc["id"], "silence": "s-1"}]
     report = json.loads(_cli(home, "reports", "show", inc["id"], "--json"))
     assert report["paging_note"].startswith("not paged: silence s-1 (resource=redis-cache")
     assert report["paging_note"].endswith("redis upgrade")
