@@ -16,6 +16,7 @@ from foreshock.cli.distributed import publish, worker
 from foreshock.cli.eval import eval_app
 from foreshock.cli.eval_knowledge import knowledge
 from foreshock.cli.eval_labelled import nezha, petshop, replays
+from foreshock.cli.feedback import feedback
 from foreshock.cli.forecast import forecast
 from foreshock.cli.graph import graph_app
 from foreshock.cli.logs import logs_app
@@ -36,7 +37,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-for command in (demo, simulate, run, score, forecast, record, worker, publish, ask):
+for command in (demo, simulate, run, score, forecast, record, worker, publish, ask, feedback):
     app.command()(command)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(bench_app, name="bench")

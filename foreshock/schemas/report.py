@@ -50,6 +50,9 @@ class RootCauseReport(BaseModel):
     paging_note: str | None = Field(
         default=None, description="Why no page went out for this incident (a silence)."
     )
+    feedback: str | None = Field(
+        default=None, description="What an operator said about it (foreshock feedback)."
+    )
 
     def markdown(self) -> str:
         """Render the report as Markdown, as analysts read it."""
@@ -61,6 +64,8 @@ class RootCauseReport(BaseModel):
             lines += [f"_Note: {self.enrichment_note}._", ""]
         if self.paging_note:
             lines += [f"_Paging: {self.paging_note}._", ""]
+        if self.feedback:
+            lines += [f"_Operator feedback: {self.feedback}._", ""]
         if self.causal_chain:
             lines += ["## Causal chain", ""]
             lines += [f"{i}. {step}" for i, step in enumerate(self.causal_chain, 1)]

@@ -129,6 +129,7 @@ _REPORT_PROPERTIES: Final[dict[str, Any]] = {
     "confidence": _DOUBLE,
     "would_change": _TEXT_LIST,
     "paging_note": _TEXT,
+    "feedback": _TEXT,
     # When the store first wrote the report: breaks ties of created_at like SQLite's rowid.
     "written_ns": {"type": "long"},
 }

@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 import time
@@ -82,8 +83,13 @@ class Silence:
             )
             if v
         ]
-        until = datetime.fromtimestamp(self.ends_at, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return f"{self.id} ({', '.join(on)}, until {until}): {self.reason}"
+        if math.isinf(self.ends_at):
+            until = "until removed"
+        else:
+            until = "until " + datetime.fromtimestamp(self.ends_at, tz=UTC).strftime(
+                "%Y-%m-%d %H:%M UTC"
+            )
+        return f"{self.id} ({', '.join(on)}, {until}): {self.reason}"
 
 
 class SilenceStore:
@@ -117,7 +123,7 @@ class SilenceStore:
             raise ConfigError("a silence needs --resource or --kind (and may add --failure-mode)")
         if not reason.strip():
             raise ConfigError("a silence needs a --reason (who and why, for the on-call)")
-        if duration_s <= 0:
+        if not duration_s > 0:
             raise ConfigError("a silence needs a positive --for, e.g. 2h")
         t = time.time() if now is None else now
         with self._lock:

@@ -111,3 +111,37 @@ def test_a_silenced_fault_pages_no_one_and_its_report_says_why_others_still_page
     out = json.loads(_cli(home, "run", "--replay", str(mysql), "--json", env=env))
     assert [a["action"] for a in out["alerts"]] == ["trigger", "resolve"]
     assert [a for _, a in fake_pagerduty.pages()] == ["trigger", "resolve"]
+
+
+def test_false_positive_feedback_stops_pages_of_that_signature_on_a_replay(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    redis = simulate("redis_memory_exhaustion", seed=1, hours=4).write(tmp_path / "redis")
+    first = json.loads(_cli(home, "run", "--replay", str(redis), "--json"))
+    [inc] = first["incidents"]
+    assert [a["action"] for a in first["alerts"]] == ["trigger", "resolve"]
+    out = _cli(home, "feedback", inc["id"], "--false-positive", "--note", "load test")
+    assert "(resource=redis-cache, failure_mode=memory_exhaustion, until removed)" in out
+
+    again = simulate("redis_memory_exhaustion", seed=2, hours=4).write(tmp_path / "again")
+    second = json.loads(_cli(home, "run", "--replay", str(again), "--json"))
+    assert second["incidents"] and second["alerts"] == []  # recorded, not paged
+    note = json.loads(_cli(home, "reports", "show", second["incidents"][0]["id"], "--json"))
+    assert "false positive (feedback on " + inc["id"] + "): load test" in note["paging_note"]
+
+    mysql = simulate("mysql_lock_contention", seed=1, hours=4).write(tmp_path / "mysql")
+    third = json.loads(_cli(home, "run", "--replay", str(mysql), "--json"))
+    assert [a["action"] for a in third["alerts"]] == ["trigger", "resolve"]
+
+
+def test_wrong_root_cause_feedback_is_recorded_on_the_report(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    redis = simulate("redis_memory_exhaustion", seed=1, hours=4).write(tmp_path / "redis")
+    [inc] = json.loads(_cli(home, "run", "--replay", str(redis), "--json"))["incidents"]
+    _cli(home, "feedback", inc["id"], "--wrong-root-cause", "catalog", "--note", "bad deploy")
+    report = json.loads(_cli(home, "reports", "show", inc["id"], "--json"))
+    assert report["feedback"] == "operator feedback: the root cause was catalog (bad deploy)"
+    assert "catalog" in _cli(home, "reports", "search", "bad", "deploy")
+    both = runner.invoke(app, ["feedback", inc["id"], "--home", str(home)])
+    assert isinstance(both.exception, ConfigError)
