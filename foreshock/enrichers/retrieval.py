@@ -11,8 +11,9 @@ Two kinds of evidence, combined so that neither decides alone:
   characteristic log line found in the incident's log evidence weighs more than any one
   metric;
 - **text**: BM25 (``bm25s``) over each failure mode's text (title, summary, causes,
-  symptoms, checks, fixes), queried with the evidence's words (metric names split on
-  ``_``, log templates, any free text), scaled to [0, 1] and weighted by ``text_weight``.
+  symptoms, checks, fixes), queried with the evidence's words (log lines, any free text
+  such as a failure mode's name; not the metric names, matched structurally already),
+  scaled to [0, 1] and weighted by ``text_weight``.
 
 Examples
 --------
@@ -136,7 +137,9 @@ class KnowledgeIndex:
     ) -> list[Hit]:
         """The ``k`` best failure modes (of ``kind`` if given) for this evidence."""
         symptoms, logs = list(symptoms), [x.lower() for x in logs]
-        query = " ".join([*(_words(f"{m} {d}") for m, d in symptoms), *logs, text])
+        # metric symptoms are matched above, structurally: in the text query too they
+        # would count twice (and noisily, word by word); words come from logs and text
+        query = " ".join([*logs, text])
         text_scores = self._text_scores(query)
         hits = []
         for i, mode in enumerate(self.modes):
