@@ -41,6 +41,7 @@ from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
 from foreshock.pipelines.sinks.alerts import AlertSink, JsonlAlertSink
 from foreshock.pipelines.sinks.dead_letters import JsonlDeadLetterSink
+from foreshock.pipelines.sinks.inhibition import Inhibitor
 from foreshock.pipelines.sources.logs.tail import read_log_files
 from foreshock.pipelines.sources.replay import Replay, read_replay
 from foreshock.schemas.alert import AlertEvent
@@ -265,6 +266,7 @@ def _run(
         history=opened.history,
         enricher=open_enricher(settings, home, rep.topology),
         silencer=open_silencer(home, rep.topology),
+        inhibitor=Inhibitor(rep.topology),
     )
     asm = assemble(settings, rep.topology, opened.graph, packs)
     total, done = len(rep.batches), 0

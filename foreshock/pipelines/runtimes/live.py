@@ -39,6 +39,7 @@ from foreshock.pipelines.runtimes.home import HomeLock
 from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
 from foreshock.pipelines.sinks.alerts import AlertSink, JsonlAlertSink
+from foreshock.pipelines.sinks.inhibition import Inhibitor
 from foreshock.pipelines.sources.prom_http import PrometheusCancelled
 from foreshock.pipelines.sources.prometheus import PrometheusSource
 from foreshock.schemas.alert import AlertEvent
@@ -176,6 +177,7 @@ def _run_live(
         on_event=on_event,
         enricher=open_enricher(settings, home, topology),
         silencer=open_silencer(home, topology),
+        inhibitor=Inhibitor(topology),
     )
     asm = assemble(settings, topology, opened.graph, packs)
 

@@ -51,6 +51,7 @@ from foreshock.enrichers.llm.background import BackgroundEnricher
 from foreshock.enrichers.stores.base import ReportStore
 from foreshock.graph.backends.base import IncidentHistory
 from foreshock.pipelines.sinks.alerts import AlertSink
+from foreshock.pipelines.sinks.inhibition import Inhibitor
 from foreshock.pipelines.sinks.silences import Silencer
 from foreshock.schemas.alert import AlertEvent
 from foreshock.schemas.anomaly import Anomaly
@@ -82,6 +83,8 @@ class Outputs:
         At :meth:`close`, how long to wait for reports still being enriched.
     silencer
         Silences (maintenance windows): a page one of them holds is not sent.
+    inhibitor
+        Holds the pages of incidents an open, paged incident explains (by the topology).
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class Outputs:
         enricher: BackgroundEnricher | None = None,
         enrich_wait_s: float = 120.0,
         silencer: Silencer | None = None,
+        inhibitor: Inhibitor | None = None,
     ) -> None:
         self.store = store
         self.sink = sink
@@ -103,9 +107,10 @@ class Outputs:
         self.enricher = enricher
         self.enrich_wait_s = enrich_wait_s
         self.silencer = silencer
+        self.inhibitor = inhibitor
         #: pages a silence held: (event, silence id)
         self.silenced: list[tuple[AlertEvent, str]] = []
-        self._silence_notes: dict[str, str] = {}  # incident id → why it was not paged
+        self._held_notes: dict[str, str] = {}  # incident id → why it was not paged
         #: seconds :meth:`close` waited for the enricher (not the chain's time)
         self.enrich_waited_s = 0.0
         #: every anomaly record (open and closed episodes)
@@ -175,6 +180,12 @@ class Outputs:
     def alert(self, event: AlertEvent) -> bool:
         """Send a page; ``False`` (and not kept) if the sink had sent it already, or a
         silence holds it (then its incident's report says which)."""
+        if self.inhibitor is not None:
+            explained_by = self.inhibitor.check(event)
+            if explained_by is not None:
+                if event.action == "trigger":
+                    self._hold(event, f"not paged: explained by incident {explained_by}, paged")
+                return False
         if self.silencer is not None and self._silenced(event):
             return False
         if not self.sink.send(event):
@@ -186,21 +197,24 @@ class Outputs:
         """Whether a silence holds ``event`` (a resolve follows its trigger's fate)."""
         assert self.silencer is not None
         if event.action != "trigger":
-            return event.dedup_key in self._silence_notes
+            return event.dedup_key in self._held_notes
         found = self.silencer.match(event)
         if found is None:
             return False
         self.silenced.append((event, found.id))
-        note = f"not paged: silence {found.describe()}"
-        self._silence_notes[event.dedup_key] = note
+        self._hold(event, f"not paged: silence {found.describe()}")
+        return True
+
+    def _hold(self, event: AlertEvent, note: str) -> None:
+        """Say on the incident's report (now and in later versions) why it was not paged."""
+        self._held_notes[event.dedup_key] = note
         at = self._report_at.get(event.dedup_key)
         if at is not None:
             self.reports[at] = self.reports[at].model_copy(update={"paging_note": note})
             self.store.put(self.reports[at])
-        return True
 
     def _with_paging_note(self, report: RootCauseReport) -> RootCauseReport:
-        note = self._silence_notes.get(report.incident_id)
+        note = self._held_notes.get(report.incident_id)
         if note is None or report.paging_note == note:
             return report
         return report.model_copy(update={"paging_note": note})

@@ -62,6 +62,7 @@ from foreshock.pipelines.runtimes.home import HomeLock
 from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
 from foreshock.pipelines.sinks.alerts import JsonlAlertSink
+from foreshock.pipelines.sinks.inhibition import Inhibitor
 from foreshock.schemas.dead_letter import DeadLetter
 from foreshock.schemas.errors import SchemaError, SnapshotError
 from foreshock.schemas.topology import Topology
@@ -295,6 +296,7 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
         opened.history,
         enricher=open_enricher(settings, home, topology),
         silencer=open_silencer(home, topology),
+        inhibitor=Inhibitor(topology),
     )
 
     @app.agent(t_incidents)
