@@ -210,22 +210,32 @@ def open_enricher(settings: Settings, home: Path, topology: Topology) -> Backgro
 
 
 def open_pager(settings: Settings, home: Path, local: AlertSink) -> AlertSink:
-    """``local`` (the alert log, the console), and PagerDuty too when
-    ``pagerduty_routing_key`` is set: through the durable outbox ``<home>/outbox.sqlite``,
-    which a restarted pipeline goes on delivering."""
-    if not settings.pagerduty_routing_key:
-        return local
+    """``local`` (the alert log, the console), plus PagerDuty when
+    ``pagerduty_routing_key`` is set and a webhook when ``webhook_url`` is: each through
+    the durable outbox ``<home>/outbox.sqlite``, which a restarted pipeline goes on
+    delivering."""
     from foreshock.pipelines.sinks.alerts import FanoutAlertSink
     from foreshock.pipelines.sinks.outbox import Outbox
-    from foreshock.pipelines.sinks.pagerduty import PagerDutySink
 
-    pager = PagerDutySink(
-        Outbox(home / "outbox.sqlite"),
-        settings.pagerduty_routing_key,
-        settings.pagerduty_events_url,
-        ca_file=settings.pagerduty_ca_file,
-    )
-    return FanoutAlertSink(local, pager)
+    sinks = [local]
+    if settings.pagerduty_routing_key:
+        from foreshock.pipelines.sinks.pagerduty import PagerDutySink
+
+        sinks.append(
+            PagerDutySink(
+                Outbox(home / "outbox.sqlite", dest="pagerduty"),
+                settings.pagerduty_routing_key,
+                settings.pagerduty_events_url,
+                ca_file=settings.pagerduty_ca_file,
+            )
+        )
+    if settings.webhook_url:
+        from foreshock.pipelines.sinks.webhook import WebhookSink
+
+        sinks.append(
+            WebhookSink(Outbox(home / "outbox.sqlite", dest="webhook"), settings.webhook_url)
+        )
+    return local if len(sinks) == 1 else FanoutAlertSink(*sinks)
 
 
 def silences_path(home: Path) -> Path:

@@ -110,6 +110,11 @@ class Settings(BaseModel):
         description="Base URL of the PagerDuty Events API, https:// only (a test points it at "
         "a local server).",
     )
+    webhook_url: str = Field(
+        default="",
+        description="A webhook (e.g. a Slack incoming webhook) that gets every page as JSON, "
+        "through the durable outbox; empty: none. Masked in config show (its path is secret).",
+    )
     pagerduty_ca_file: str = Field(
         default="",
         description="CA certificates to trust for the Events API (a TLS-inspecting proxy); "
@@ -191,6 +196,9 @@ class Settings(BaseModel):
         for k in out:
             if ("password" in k or k.endswith("_key")) and out[k]:
                 out[k] = "****"
+        if out.get("webhook_url"):  # a webhook's path is its secret (Slack's are)
+            scheme, _, rest = str(out["webhook_url"]).partition("://")
+            out["webhook_url"] = f"{scheme}://{rest.split('/', 1)[0]}/****"
         return out
 
 

@@ -305,10 +305,13 @@ def _run(
 
 def pager_label(sink: AlertSink) -> str:
     """Where a sink sends pages besides the local log, with its outbox's counts."""
+    from foreshock.pipelines.sinks.delivery import OutboxSink
     from foreshock.pipelines.sinks.pagerduty import PagerDutySink
 
+    out = []
     for s in getattr(sink, "sinks", (sink,)):
-        if isinstance(s, PagerDutySink):
+        if isinstance(s, OutboxSink):
             counts = ", ".join(f"{n} {state}" for state, n in s.final_counts.items())
-            return f"PagerDuty {s.events_url} via outbox {s.outbox.path} ({counts or 'empty'})"
-    return ""
+            where = f"PagerDuty {s.events_url}" if isinstance(s, PagerDutySink) else "the webhook"
+            out.append(f"{where} via outbox {s.outbox.path} ({counts or 'empty'})")
+    return " and ".join(out)

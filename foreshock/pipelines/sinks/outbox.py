@@ -44,6 +44,7 @@ BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    dest       TEXT NOT NULL,                     -- which sink: pagerduty, webhook, ...
     dedup_key  TEXT NOT NULL,
     action     TEXT NOT NULL,
     body       TEXT NOT NULL,
@@ -53,9 +54,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_at    REAL NOT NULL,
     last_error TEXT,
     done_at    REAL,
-    UNIQUE (dedup_key, action)
+    UNIQUE (dest, dedup_key, action)
 );
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, dedup_key, seq);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (dest, state, dedup_key, seq);
 """
 
 
@@ -80,10 +81,15 @@ class Outbox:
         threads of one process.
     backoff
         Seconds before each retry (:data:`BACKOFF_S`).
+    dest
+        The destination this outbox serves: sinks share one file, each its own events.
     """
 
-    def __init__(self, path: Path | str, backoff: tuple[float, ...] = BACKOFF_S) -> None:
+    def __init__(
+        self, path: Path | str, backoff: tuple[float, ...] = BACKOFF_S, dest: str = "pagerduty"
+    ) -> None:
         self.backoff = backoff
+        self.dest = dest
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -101,9 +107,9 @@ class Outbox:
         t = time.time() if now is None else now
         with self._lock:
             cur = self._db.execute(
-                "INSERT OR IGNORE INTO outbox (dedup_key, action, body, created_at, next_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (dedup_key, action, json.dumps(body), t, t),
+                "INSERT OR IGNORE INTO outbox (dest, dedup_key, action, body, created_at, "
+                "next_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (self.dest, dedup_key, action, json.dumps(body), t, t),
             )
             return cur.rowcount == 1
 
@@ -113,10 +119,11 @@ class Outbox:
         with self._lock:
             rows = self._db.execute(
                 "SELECT o.seq, o.dedup_key, o.action, o.body, o.attempts FROM outbox o "
-                "WHERE o.state = 'pending' AND o.next_at <= ? AND o.seq = ("
-                "  SELECT MIN(seq) FROM outbox p WHERE p.dedup_key = o.dedup_key "
-                "  AND p.state = 'pending') ORDER BY o.seq LIMIT ?",
-                (t, limit),
+                "WHERE o.dest = ? AND o.state = 'pending' AND o.next_at <= ? AND o.seq = ("
+                "  SELECT MIN(seq) FROM outbox p WHERE p.dest = o.dest "
+                "  AND p.dedup_key = o.dedup_key AND p.state = 'pending') "
+                "ORDER BY o.seq LIMIT ?",
+                (self.dest, t, limit),
             ).fetchall()
         return [OutboxEvent(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
 
@@ -153,7 +160,8 @@ class Outbox:
         """When the next pending event may be tried (``None``: nothing pending)."""
         with self._lock:
             row = self._db.execute(
-                "SELECT MIN(next_at) FROM outbox WHERE state = 'pending'"
+                "SELECT MIN(next_at) FROM outbox WHERE dest = ? AND state = 'pending'",
+                (self.dest,),
             ).fetchone()
         return None if row[0] is None else float(row[0])
 
@@ -161,7 +169,8 @@ class Outbox:
         """Events by state."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state"
+                "SELECT state, COUNT(*) FROM outbox WHERE dest = ? GROUP BY state ORDER BY state",
+                (self.dest,),
             ).fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
@@ -169,8 +178,9 @@ class Outbox:
         """``(dedup_key, action, reason)`` of every event refused for good."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT dedup_key, action, last_error FROM outbox WHERE state = 'failed' "
-                "ORDER BY seq"
+                "SELECT dedup_key, action, last_error FROM outbox WHERE dest = ? "
+                "AND state = 'failed' ORDER BY seq",
+                (self.dest,),
             ).fetchall()
         return [(r[0], r[1], r[2] or "") for r in rows]
 

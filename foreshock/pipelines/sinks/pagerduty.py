@@ -34,20 +34,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from foreshock.enrichers.masking import MASK_WINDOW, Masker
+from foreshock.pipelines.sinks.delivery import OutboxSink, Refused
 from foreshock.pipelines.sinks.outbox import Outbox, OutboxEvent
 from foreshock.schemas.alert import AlertEvent
 from foreshock.schemas.errors import ConfigError
 
 __all__ = ["MAX_EVENT_BYTES", "PagerDutySink", "dedup_key_of", "pagerduty_event"]
-
-log = logging.getLogger(__name__)
 
 MAX_SUMMARY = 1024
 MAX_DEDUP_KEY = 255
@@ -123,11 +119,7 @@ def _fit(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-class _Refused(Exception):
-    """PagerDuty said the event is invalid: do not retry."""
-
-
-class PagerDutySink:
+class PagerDutySink(OutboxSink):
     """Alert sink: PagerDuty Events API v2, through a durable outbox (see module doc).
 
     Parameters
@@ -160,9 +152,7 @@ class PagerDutySink:
 
         from pagerduty import EventsApiV2Client
 
-        self.outbox = outbox
         self.events_url = events_url
-        self.min_interval_s = min_interval_s
         self.report_url = report_url
         verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=ca_file) if ca_file else True
@@ -177,45 +167,13 @@ class PagerDutySink:
         self.client.max_network_attempts = 0
         self.client.sleep_timer = 0.2
         self.client.timeout = 10  # seconds
-        self._last_send = 0.0
-        #: events by outbox state when the sink closed
-        self.final_counts: dict[str, int] = {}
-        self._cv = threading.Condition()
-        self._stop = False
-        self._thread = threading.Thread(target=self._work, name="foreshock-pagerduty", daemon=True)
-        self._thread.start()  # delivers what an earlier process left pending, too
+        super().__init__(outbox, min_interval_s)
 
-    def send(self, event: AlertEvent) -> bool:
-        """Store ``event`` for delivery; ``False`` if that page is in the outbox already."""
+    def body(self, event: AlertEvent) -> tuple[str, dict[str, Any]]:
         body = pagerduty_event(event, self.report_url)
-        new = self.outbox.put(body["dedup_key"], event.action, body)
-        with self._cv:
-            self._cv.notify_all()
-        return new
+        return body["dedup_key"], body
 
-    def deliver_due(self) -> int:
-        """Try every event that is due, in order; how many were delivered."""
-        done = 0
-        for ev in self.outbox.due():
-            if self._stop:
-                break
-            wait = self._last_send + self.min_interval_s - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            self._last_send = time.monotonic()
-            try:
-                self._post(ev)
-            except _Refused as exc:
-                log.error("PagerDuty refused %s %s for good: %s", ev.action, ev.dedup_key, exc)
-                self.outbox.failed_for_good(ev, str(exc))
-            except Exception as exc:  # network, 429, 5xx: the outbox retries it later
-                self.outbox.failed_attempt(ev, f"{type(exc).__name__}: {exc}"[:300])
-            else:
-                self.outbox.delivered(ev)
-                done += 1
-        return done
-
-    def _post(self, ev: OutboxEvent) -> None:
+    def post(self, ev: OutboxEvent) -> None:
         from pagerduty import HttpError
 
         body = dict(ev.body)
@@ -226,39 +184,8 @@ class PagerDutySink:
             response = exc.response
             status = response.status_code if response is not None else 0
             if response is not None and 400 <= status < 500 and status != 429:
-                raise _Refused(f"HTTP {status}: {response.text[:300]}") from exc
+                raise Refused(f"HTTP {status}: {response.text[:300]}") from exc
             raise
-
-    def _work(self) -> None:
-        while not self._stop:
-            self.deliver_due()
-            nxt = self.outbox.next_due()
-            with self._cv:
-                if self._stop:
-                    return
-                wait = 5.0 if nxt is None else min(5.0, max(0.05, nxt - time.time()))
-                self._cv.wait(wait)
-
-    def flush(self, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s`` for every pending event to be delivered (or refused);
-        ``True`` if none is left pending."""
-        deadline = time.monotonic() + timeout_s
-        while self.outbox.counts().get("pending", 0) and time.monotonic() < deadline:
-            with self._cv:
-                self._cv.notify_all()
-            time.sleep(0.05)
-        return not self.outbox.counts().get("pending", 0)
-
-    def close(self, timeout_s: float = 10.0) -> None:
-        """Deliver what can be within ``timeout_s``, then stop; the rest stays in the
-        outbox for the next start."""
-        self.flush(timeout_s)
-        with self._cv:
-            self._stop = True
-            self._cv.notify_all()
-        self._thread.join(timeout=15.0)
-        self.final_counts = self.outbox.counts()
-        self.outbox.close()
 
     def __repr__(self) -> str:
         return f"PagerDutySink({self.events_url!r}, outbox={str(self.outbox.path)!r})"
