@@ -40,7 +40,7 @@ def ask(
     from foreshock.cli.reports import _store
     from foreshock.enrichers.ask import Asker
     from foreshock.enrichers.ask_llm import LlmAsker
-    from foreshock.enrichers.llm.journal import AuditLog
+    from foreshock.enrichers.llm.enricher import audit_log
     from foreshock.pipelines.settings import Settings, default_home
 
     text = " ".join(question).strip()
@@ -57,7 +57,7 @@ def ask(
             settings.llm_model,
             settings.llm_api_key,
             settings.llm_timeout_s,
-            audit=AuditLog(home / "llm-audit.jsonl"),
+            audit=audit_log(settings, home),
         )
         answer = asker.rephrase(answer)
     if as_json:

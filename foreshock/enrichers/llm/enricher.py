@@ -86,7 +86,7 @@ class LlmEnricher:
             max_tokens=settings.llm_max_tokens,
             budget=settings.llm_token_budget,
             cache=ResponseCache(home / "llm-cache" if home else None),
-            audit=AuditLog(home / "llm-audit.jsonl" if home else None),
+            audit=audit_log(settings, home),
         )
 
     def enrich(
@@ -187,6 +187,25 @@ class LlmEnricher:
                 "would_change": [back(w) for w in a.would_change],
             }
         )
+
+
+def audit_log(settings: Any, home: Path | None) -> AuditLog:
+    """The audit log: ``<home>/llm-audit.jsonl``, and with the OpenSearch store also the
+    index ``<opensearch_index_prefix>-llm-audit``."""
+    also = None
+    if getattr(settings, "store_backend", "") == "opensearch":
+        from foreshock.enrichers.llm.journal import opensearch_audit
+        from foreshock.enrichers.stores.opensearch_client import connect
+
+        client = connect(
+            settings.opensearch_url,
+            settings.opensearch_user,
+            settings.opensearch_password,
+            ca_file=settings.opensearch_ca_file,
+            verify_certs=settings.opensearch_verify_certs,
+        )
+        also = opensearch_audit(client, f"{settings.opensearch_index_prefix}-llm-audit")
+    return AuditLog(home / "llm-audit.jsonl" if home else None, also)
 
 
 def _judge(text: str, prompt: Prompt) -> tuple[LlmAnswer | None, str]:

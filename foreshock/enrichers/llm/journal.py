@@ -25,12 +25,16 @@ True
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AuditLog", "ResponseCache"]
+__all__ = ["AuditLog", "ResponseCache", "opensearch_audit"]
+
+log = logging.getLogger(__name__)
 
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 
@@ -70,11 +74,19 @@ class ResponseCache:
 
 
 class AuditLog:
-    """Append-only JSON lines, one per LLM call or cache hit; ``None``: keep in memory."""
+    """Append-only JSON lines, one per LLM call or cache hit; ``None``: keep in memory.
 
-    def __init__(self, path: Path | None = None) -> None:
+    ``also`` gets every entry too (e.g. :func:`opensearch_audit`, an index analysts
+    query); if it fails, the entry is still in the file, and the failure is logged once.
+    """
+
+    def __init__(
+        self, path: Path | None = None, also: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
         self.path = path
+        self.also = also
         self.entries: list[dict[str, Any]] = []
+        self._also_failed = False
 
     def write(self, **fields: Any) -> None:
         """Append one entry (``ts`` added)."""
@@ -84,3 +96,19 @@ class AuditLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(entry, sort_keys=True) + "\n")
+        if self.also is not None:
+            try:
+                self.also(entry)
+            except Exception as exc:  # the file has it; the index is a convenience
+                if not self._also_failed:
+                    log.warning("LLM audit entry not indexed (kept in the file): %s", exc)
+                self._also_failed = True
+
+
+def opensearch_audit(client: Any, index: str) -> Callable[[dict[str, Any]], None]:
+    """Index each audit entry into ``index`` of an OpenSearch ``client``."""
+
+    def put(entry: dict[str, Any]) -> None:
+        client.index(index=index, body=entry)
+
+    return put
