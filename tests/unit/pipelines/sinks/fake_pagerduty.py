@@ -13,6 +13,7 @@ and can be told to answer 500 or to be down (connections dropped without an answ
 from __future__ import annotations
 
 import json
+import shutil
 import ssl
 import subprocess
 import threading
@@ -123,6 +124,8 @@ def validate(body: Any, raw_len: int) -> list[str]:
 @pytest.fixture(scope="session")
 def pagerduty_tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (the Events API client speaks https only)."""
+    if shutil.which("openssl") is None:
+        pytest.fail("the PagerDuty tests need `openssl` (make services-up installs it)")
     d = tmp_path_factory.mktemp("pd-tls")
     cert, key = d / "cert.pem", d / "key.pem"
     subprocess.run(
