@@ -174,16 +174,6 @@ class Outbox:
             ).fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
-    def failures(self) -> list[tuple[str, str, str]]:
-        """``(dedup_key, action, reason)`` of every event refused for good."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT dedup_key, action, last_error FROM outbox WHERE dest = ? "
-                "AND state = 'failed' ORDER BY seq",
-                (self.dest,),
-            ).fetchall()
-        return [(r[0], r[1], r[2] or "") for r in rows]
-
     def close(self) -> None:
         with self._lock:
             self._db.close()
