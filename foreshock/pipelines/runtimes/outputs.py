@@ -178,13 +178,14 @@ class Outputs:
             self.store.put(r)
 
     def alert(self, event: AlertEvent) -> bool:
-        """Send a page; ``False`` (and not kept) if the sink had sent it already, or a
-        silence holds it (then its incident's report says which)."""
+        """Send a page; ``False`` (and not kept) if the sink had sent it already, or an open
+        incident explains it (inhibition) or a silence holds it: then its incident's report
+        says which."""
         if self.inhibitor is not None:
             explained_by = self.inhibitor.check(event)
             if explained_by is not None:
                 if event.action == "trigger":
-                    self._hold(event, f"not paged: explained by incident {explained_by}, paged")
+                    self._hold(event, f"not paged: explained by open incident {explained_by}")
                 return False
         if self.silencer is not None and self._silenced(event):
             return False

@@ -50,7 +50,7 @@ def test_a_paged_database_holds_its_dependents_pages_until_it_resolves(tmp_path:
     assert out.alert(_page("inc-redis", "redis-cache", "resolve"))
     assert out.alert(_page("inc-web-3", "web"))  # nothing it depends on is paged: it pages
     held = out.store.get("inc-web-v1")
-    assert held is not None and held.paging_note == "not paged: explained by incident inc-db, paged"
+    assert held is not None and held.paging_note == "not paged: explained by open incident inc-db"
     assert [(a.dedup_key, a.action) for a in out.alerts] == [
         ("inc-db", "trigger"),
         ("inc-redis", "trigger"),
