@@ -8,6 +8,8 @@ a few spikes) is generated with numpy. Then, on that same stream:
   :class:`~foreshock.schemas.metrics.MetricBatch` of every series): series-id lookup, counter
   rates, the robust baseline, calibration and the episode decision; its bytes per series
   count every array of learned state and the series index;
+- the same stage with the fleet detector's breakout gate on (``novelty=True``, what
+  ``foreshock score`` and ``foreshock eval nab`` score with): row ``fleet_novelty``;
 - River's ``MinMaxScaler() | HalfSpaceTrees()`` with default settings runs on the first
   ``river_series`` series, one model per series, prequentially (``score_one`` then
   ``learn_one`` per sample);
@@ -29,7 +31,7 @@ Examples
 --------
 >>> out = run_detect_bench(series=50, samples=20, river_series=2)
 >>> sorted(out)
-['deep', 'fleet', 'ratio', 'river_hst']
+['deep', 'fleet', 'fleet_novelty', 'ratio', 'river_hst']
 >>> out["fleet"]["series"], out["river_hst"]["series"], out["river_hst"]["samples"]
 (50, 2, 20)
 """
@@ -50,6 +52,7 @@ from river import anomaly, compose, preprocessing
 
 from foreshock.detectors.base import FloatArray
 from foreshock.detectors.breakout import BreakoutDetector
+from foreshock.detectors.fleet import RobustBaseline
 from foreshock.pipelines.stages.detect import DetectStage
 from foreshock.schemas.metrics import MetricBatch
 
@@ -83,6 +86,40 @@ def _stage_bytes(stage: DetectStage) -> int:
     return stage.state_bytes() + index + lists
 
 
+def _fleet(
+    values: FloatArray,
+    t: FloatArray,
+    every: int,
+    name: str,
+    progress: Callable[[str, float], None] | None,
+) -> tuple[float, float]:
+    """CPU seconds and bytes per series of the detect stage over the whole stream."""
+    samples, series = values.shape
+    detector = RobustBaseline(novelty=name == "fleet_novelty")
+    stage = DetectStage(kinds={}, detector=detector)
+    resources = [f"node-{i // 10}" for i in range(series)]
+    metrics = [f"metric_{i % 10}" for i in range(series)]
+    cpu = 0.0
+    for start in range(0, samples, every):
+        stop = min(start + every, samples)
+        batches = [
+            MetricBatch.model_construct(
+                timestamp=float(t[i]),
+                resources=resources,
+                metrics=metrics,
+                values=values[i].tolist(),
+            )
+            for i in range(start, stop)
+        ]
+        t0 = time.process_time()
+        for batch in batches:
+            stage.process(batch)
+        cpu += time.process_time() - t0
+        if progress is not None:
+            progress(name, stop / samples)
+    return cpu, _stage_bytes(stage) / series
+
+
 def _rate(points: int, cpu_s: float) -> float:
     return points / max(cpu_s, 1e-9)
 
@@ -108,7 +145,7 @@ def run_detect_bench(
         Seed of the synthetic stream.
     progress
         Called as ``progress(stage, fraction_done)`` with stage ``"fleet"``,
-        ``"river_hst"`` or ``"deep"``; its own time is not measured.
+        ``"fleet_novelty"``, ``"river_hst"`` or ``"deep"``; its own time is not measured.
 
     Returns
     -------
@@ -124,28 +161,8 @@ def run_detect_bench(
     every = max(1, math.ceil(samples * _PROGRESS_EVERY))
 
     # -- fleet tier: every series through the real detect stage, one batch per scrape -----
-    stage = DetectStage(kinds={})
-    resources = [f"node-{i // 10}" for i in range(series)]
-    metrics = [f"metric_{i % 10}" for i in range(series)]
-    fleet_cpu = 0.0
-    for start in range(0, samples, every):
-        stop = min(start + every, samples)
-        batches = [
-            MetricBatch.model_construct(
-                timestamp=float(t[i]),
-                resources=resources,
-                metrics=metrics,
-                values=values[i].tolist(),
-            )
-            for i in range(start, stop)
-        ]
-        t0 = time.process_time()
-        for batch in batches:
-            stage.process(batch)
-        fleet_cpu += time.process_time() - t0
-        if progress is not None:
-            progress("fleet", stop / samples)
-    fleet_bytes = _stage_bytes(stage) / series
+    fleet_cpu, fleet_bytes = _fleet(values, t, every, "fleet", progress)
+    novelty_cpu, novelty_bytes = _fleet(values, t, every, "fleet_novelty", progress)
 
     # -- River tier: default HST, one model per series, prequential -----------------------
     rows: list[list[float]] = values[:, :river_n].tolist()
@@ -187,6 +204,12 @@ def run_detect_bench(
         "fleet": {
             "samples_per_s": fleet_sps,
             "bytes_per_series": float(fleet_bytes),
+            "series": series,
+            "samples": samples,
+        },
+        "fleet_novelty": {
+            "samples_per_s": _rate(series * samples, novelty_cpu),
+            "bytes_per_series": float(novelty_bytes),
             "series": series,
             "samples": samples,
         },

@@ -53,6 +53,7 @@ from foreshock.pipelines.runtimes.score import (
     _finite,
     parse_timestamp,
     score_csv,
+    scoring_params,
 )
 
 __all__ = ["reference_score_csv", "reference_score_series", "run_score_bench"]
@@ -107,7 +108,7 @@ def reference_score_series(
     >>> reference_score_series(ts, vs) == score_series(ts, vs)
     True
     """
-    model = create(detector)
+    model = create(detector, **scoring_params(detector, {}))
     calibrator = TailCalibrator(min_count=CALIBRATION_MIN_COUNT)
     ids = np.zeros(1, dtype=np.int64)
     scores: list[float] = []

@@ -21,8 +21,11 @@ def bench_detect(
     river_series: Annotated[int, typer.Option(help="Series River HST runs on (a subset).")] = 20,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Fleet tier vs River HalfSpaceTrees (default settings) on the same stream, per core;
-    the deep tier (``detector: deep``) on River's series."""
+    """Fleet tier vs River HalfSpaceTrees (default settings) on the same stream, per core.
+
+    Rows: fleet (the pipeline's detect stage), fleet_novelty (the same with the breakout
+    gate `foreshock score` and `eval nab` use), river_hst, and the deep tier (`detector:
+    deep`) on River's series."""
     from foreshock.bench.detect import run_detect_bench
 
     res = run_detect_bench(series=series, samples=samples, river_series=river_series)
@@ -34,7 +37,7 @@ def bench_detect(
     t = Table(title=f"bench detect: {series} series × {samples} scrapes")
     for c in ("detector", "series", "samples/s per core", "bytes per series"):
         t.add_column(c)
-    for name in ("fleet", "river_hst", "deep"):
+    for name in ("fleet", "fleet_novelty", "river_hst", "deep"):
         r = res[name]
         t.add_row(
             name, str(r["series"]), f"{r['samples_per_s']:,.0f}", f"{r['bytes_per_series']:,.0f}"

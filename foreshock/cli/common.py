@@ -22,7 +22,7 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -140,3 +140,26 @@ def progress(enabled: bool) -> Progress:
         transient=True,
         disable=not enabled,
     )
+
+
+def detector_params(pairs: list[str] | None) -> dict[str, Any]:
+    """Detector hyperparameters from ``--param NAME=VALUE`` options.
+
+    A value is true/false, an int, else a float (``1e18``, ``inf``), else the text.
+
+    >>> detector_params(["novelty=False", "warmup=3", "growth=1e18", "x=y"])
+    {'novelty': False, 'warmup': 3, 'growth': 1e+18, 'x': 'y'}
+    """
+    return {name: _param_value(value) for name, _, value in (p.partition("=") for p in pairs or [])}
+
+
+def _param_value(text: str) -> Any:
+    """One ``--param`` value (see :func:`detector_params`)."""
+    if text.strip().lower() in ("true", "false"):
+        return text.strip().lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text

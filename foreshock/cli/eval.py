@@ -6,13 +6,13 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from foreshock.cli.common import plain
+from foreshock.cli.common import detector_params, plain
 from foreshock.schemas.errors import ConfigError
 
 eval_app = typer.Typer(
@@ -104,16 +104,6 @@ def quiet(
     )
 
 
-def _param_value(text: str) -> Any:
-    """A ``--param`` value: an int, else a float (``1e18``, ``inf``), else the text."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
 @eval_app.command("nab")
 def nab(
     data: Annotated[Path, typer.Option(help="NAB corpus folder (data/ and labels/ inside).")],
@@ -134,7 +124,7 @@ def nab(
     """
     from foreshock.evaluate.nab import evaluate
 
-    params = {k: _param_value(v) for k, _, v in (p.partition("=") for p in param or [])}
+    params = detector_params(param)
     from rich.progress import Progress
 
     from foreshock.detectors.registry import create

@@ -13,6 +13,7 @@ from foreshock.cli.common import (
     HomeOpt,
     PacksOpt,
     console,
+    detector_params,
     err,
     plain,
     print_json,
@@ -201,12 +202,28 @@ def score(
         Path, typer.Option("--output", help="CSV to write (input columns + anomaly_score).")
     ],
     detector: Annotated[str, typer.Option(help="Detector: fleet, deep, hst, loda.")] = "fleet",
+    param: Annotated[
+        list[str] | None, typer.Option(help="Detector hyperparameter NAME=VALUE (repeatable).")
+    ] = None,
 ) -> None:
     """Replay one series through a detector; write anomaly_score in [0, 1] for every row.
 
+    Each row is scored before it is learned, as a live stream would see it. The fleet
+    detector scores a row when its value breaks out of everything the series has shown (a
+    new high or low, by its robust z-score) and 0 otherwise, so a spike like earlier ones,
+    or every row of a fault that holds, is not news; `--param novelty=false` scores every
+    row by its z-score instead.
+
     Example:  foreshock score --input cpu.csv --output scored.csv --detector fleet
     """
+    from foreshock.detectors.registry import create
     from foreshock.pipelines.runtimes.score import score_csv
+    from foreshock.schemas.errors import ConfigError
 
-    n = score_csv(input, output, detector)
+    params = detector_params(param)
+    try:
+        create(detector, **params)  # a bad name or value fails here, before any row is read
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"detector {detector!r} does not take {params}: {exc}") from exc
+    n = score_csv(input, output, detector, **params)
     console.print(f"scored {n} rows with {plain(detector)} → {plain(output)}")

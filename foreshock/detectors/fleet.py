@@ -11,6 +11,17 @@ Learning is damped while a series is far from its baseline (as River's ``Anomaly
 does not learn from flagged points), so a slow ramp such as a filling disk is not
 absorbed into the baseline before it is flagged.
 
+With ``novelty=True`` (what ``foreshock score`` and ``foreshock eval nab`` ask for) the
+detector also keeps the *envelope* of each series, the highest and lowest value it has
+shown (two floats), and scores a value only when it breaks out of it: a value inside
+everything the series has already done scores 0, whatever its z-score. The envelope
+widens by at most ``growth`` times its width per value, so one huge spike does not hide
+every later, smaller fault, while a real new level is inside within a few values. This
+answers "when did the series start doing something new": a spike like the dozens seen
+before, or every sample of a fault that holds, is not news. The pipeline's detect stage
+keeps ``novelty=False``: its decider needs to know a fault is *still* there, not only
+when it began (an episode must stay open while the fault holds).
+
 Examples
 --------
 >>> import numpy as np
@@ -49,6 +60,8 @@ _PARAMS = (
     "rewarm",
     "rel_floor",
     "abs_floor",
+    "novelty",
+    "growth",
 )
 
 
@@ -82,6 +95,12 @@ class RobustBaseline:
     rel_floor, abs_floor
         The scale never drops below ``rel_floor * |level| + abs_floor`` so that flat
         series do not turn rounding noise into alarms.
+    novelty
+        Score only values beyond the series' envelope (everything it has shown); others
+        score 0. The envelope is learned freely while a series is not scored (warm-up,
+        re-warm after a gap), then grows by at most ``growth`` widths per value.
+    growth
+        With ``novelty``: how many of its widths the envelope may widen by at once.
 
     Examples
     --------
@@ -94,6 +113,14 @@ class RobustBaseline:
     >>> twin.load_state_dict(det.state_dict())
     >>> bool(twin.baseline(ids, 0.0)[0] == det.baseline(ids, 0.0)[0])
     True
+
+    With ``novelty``, a spike no higher than one seen before (8.5 after 9.0) is not news:
+
+    >>> values = [5.0, 9.0, 5.1, 4.9, 5.0, 5.05, 8.5, 5.0, 13.0]
+    >>> [[round(float(d.update(ids, np.array([v]), 60.0 * t)[0]), 1)
+    ...   for t, v in enumerate(values)]
+    ...  for d in (RobustBaseline(warmup=5), RobustBaseline(warmup=5, novelty=True))]
+    [[0.0, 0.0, 0.0, 0.0, 0.0, -0.4, 1.9, -0.6, 4.3], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.3]]
     """
 
     name = "fleet"
@@ -113,6 +140,8 @@ class RobustBaseline:
         rewarm: int = 3,
         rel_floor: float = 0.01,
         abs_floor: float = 1e-6,
+        novelty: bool = False,
+        growth: float = 1.0,
     ) -> None:
         self.level_halflife = level_halflife
         self.scale_halflife = scale_halflife
@@ -125,6 +154,8 @@ class RobustBaseline:
         self.rewarm = rewarm
         self.rel_floor = rel_floor
         self.abs_floor = abs_floor
+        self.novelty = bool(novelty)
+        self.growth = growth
         self._capacity = 0
         self._level: FloatArray = np.zeros(0)
         self._scale: FloatArray = np.zeros(0)
@@ -132,6 +163,8 @@ class RobustBaseline:
         self._count: FloatArray = np.zeros(0)
         self._wild_since: FloatArray = np.zeros(0)
         self._fresh: FloatArray = np.zeros(0)  # samples since a re-level (inf: none)
+        self._hi: FloatArray = np.zeros(0)  # envelope (novelty): highest value shown
+        self._lo: FloatArray = np.zeros(0)  # ... and lowest (NaN: none yet)
 
     # -- state ---------------------------------------------------------------------
     def _ensure(self, max_id: int) -> None:
@@ -147,7 +180,14 @@ class RobustBaseline:
         self._count = np.concatenate([self._count, np.zeros(grow)])
         self._wild_since = np.concatenate([self._wild_since, np.full(grow, np.nan)])
         self._fresh = np.concatenate([self._fresh, np.full(grow, np.inf)])
+        self._hi = np.concatenate([self._hi, np.full(grow, np.nan)])
+        self._lo = np.concatenate([self._lo, np.full(grow, np.nan)])
         self._capacity = cap
+
+    @property
+    def novelty_only(self) -> bool:
+        """Whether every value inside what its series has shown scores 0 (``novelty``)."""
+        return self.novelty
 
     def state_bytes(self) -> int:
         """Bytes of learned state held, all series together."""
@@ -157,6 +197,7 @@ class RobustBaseline:
             + self._season.nbytes
             + self._count.nbytes
             + self._fresh.nbytes
+            + (self._hi.nbytes + self._lo.nbytes if self.novelty else 0)
         )
 
     @property
@@ -201,6 +242,8 @@ class RobustBaseline:
         self._scale[cold] = 0.0
         self._season[cold] = 0.0
         self._fresh[cold] = np.inf
+        self._hi[cold] = np.nan  # a warm series keeps what it has shown
+        self._lo[cold] = np.nan
         self._fresh[ids[warm]] = 0.0
         self._wild_since[ids] = np.nan
 
@@ -253,7 +296,10 @@ class RobustBaseline:
             lo = np.maximum(lo, floor)
         eff_scale = np.maximum(scale, lo)
         z = resid / eff_scale
-        z = np.where((n >= self.warmup) & (fresh >= self.rewarm), z, 0.0)
+        scored = (n >= self.warmup) & (fresh >= self.rewarm)
+        z = np.where(scored, z, 0.0)
+        # the score; the baseline learns from the z-score either way
+        score = self._breakouts(ids, values, z, scored) if self.novelty else z
 
         # learning rates: 1/(n+1) while young (a running mean), then exponential; the
         # level after a gap is a running mean again
@@ -282,7 +328,21 @@ class RobustBaseline:
         self._season[ids, hour] = np.where(learn_season & ~wild, s_upd, season)
         self._count[ids] = n + 1.0
         self._fresh[ids] = fresh + 1.0
-        return np.asarray(z, dtype=np.float64)
+        return np.asarray(score, dtype=np.float64)
+
+    def _breakouts(
+        self, ids: IntArray, values: FloatArray, z: FloatArray, scored: npt.NDArray[np.bool_]
+    ) -> FloatArray:
+        """``z`` where ``values`` break out of their series' envelope, else 0; learn it."""
+        hi, lo = self._hi[ids], self._lo[ids]
+        out = (values > hi) | (values < lo)  # False against NaN: no envelope yet
+        free = ~scored | np.isnan(hi)
+        step = self.growth * np.maximum(hi - lo, 1e-9)
+        grown_hi = np.maximum(hi, np.minimum(values, hi + step))
+        grown_lo = np.minimum(lo, np.maximum(values, lo - step))
+        self._hi[ids] = np.where(free, np.fmax(hi, values), grown_hi)
+        self._lo[ids] = np.where(free, np.fmin(lo, values), grown_lo)
+        return np.asarray(np.where(out, z, 0.0), dtype=np.float64)
 
     # -- one series, sample by sample ------------------------------------------------
     def replay(self, timestamps: FloatArray, values: FloatArray, series: int = 0) -> FloatArray:
@@ -323,6 +383,8 @@ class RobustBaseline:
         fresh = float(self._fresh[series])
         since = float(self._wild_since[series])
         season = [float(s) for s in self._season[series]]
+        env_hi, env_lo = float(self._hi[series]), float(self._lo[series])
+        novelty, growth = self.novelty, self.growth
         warmup, rewarm = self.warmup, self.rewarm
         season_after, half_after = self.season_after, self.season_after // 2
         clip, rel_floor, abs_floor = self.clip, self.rel_floor, self.abs_floor
@@ -348,7 +410,8 @@ class RobustBaseline:
             resid = v - pred
             lo = rel_floor * abs(level) + abs_floor
             eff = scale if (scale >= lo or scale != scale) else lo  # np.maximum
-            if count >= warmup and fresh >= rewarm:
+            scored = count >= warmup and fresh >= rewarm
+            if scored:
                 if eff != 0.0:
                     z = resid / eff
                 elif resid != resid:
@@ -359,6 +422,21 @@ class RobustBaseline:
                     z = math.copysign(inf, resid) * math.copysign(1.0, eff)
             else:
                 z = 0.0
+            score = z
+            if novelty:  # _breakouts, in floats
+                if not (v > env_hi or v < env_lo):
+                    score = 0.0
+                if not scored or env_hi != env_hi:  # np.fmax / np.fmin
+                    env_hi = v if env_hi != env_hi or v > env_hi else env_hi
+                    env_lo = v if env_lo != env_lo or v < env_lo else env_lo
+                else:
+                    width = env_hi - env_lo
+                    step = growth * (width if width >= 1e-9 else 1e-9)
+                    top, bottom = env_hi + step, env_lo - step
+                    top = v if v <= top else top
+                    bottom = v if v >= bottom else bottom
+                    env_hi = env_hi if env_hi >= top else top
+                    env_lo = env_lo if env_lo <= bottom else bottom
             a_young = 1.0 / (count + 1.0)
             a_scale = a_young if a_young >= k_scale else k_scale  # np.maximum (NaN: k's)
             a_fresh = 1.0 / (fresh + 1.0)
@@ -399,13 +477,15 @@ class RobustBaseline:
             level = new_level
             count = count + 1.0
             fresh = fresh + 1.0
-            out[j] = z
+            out[j] = score
         self._level[series] = level
         self._scale[series] = scale
         self._count[series] = count
         self._fresh[series] = fresh
         self._wild_since[series] = since
         self._season[series] = season
+        self._hi[series] = env_hi
+        self._lo[series] = env_lo
         return np.array(out, dtype=np.float64)
 
     # -- state ------------------------------------------------------------------------
@@ -414,7 +494,7 @@ class RobustBaseline:
         return {name: getattr(self, name) for name in _PARAMS}
 
     def state_dict(self) -> dict[str, Any]:
-        """Learned state: six arrays indexed by series id."""
+        """Learned state: eight arrays indexed by series id."""
         return {
             "level": self._level,
             "scale": self._scale,
@@ -422,6 +502,8 @@ class RobustBaseline:
             "count": self._count,
             "wild_since": self._wild_since,
             "fresh": self._fresh,
+            "hi": self._hi,
+            "lo": self._lo,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -434,6 +516,8 @@ class RobustBaseline:
             "count": np.asarray(state["count"], dtype=np.float64),
             "wild_since": np.asarray(state["wild_since"], dtype=np.float64),
             "fresh": np.asarray(state.get("fresh", np.full(n, np.inf)), dtype=np.float64),
+            "hi": np.asarray(state.get("hi", np.full(n, np.nan)), dtype=np.float64),
+            "lo": np.asarray(state.get("lo", np.full(n, np.nan)), dtype=np.float64),
         }
         if any(len(a) != n for a in arrays.values()):
             raise ValueError("fleet detector state: arrays of different lengths")
@@ -443,6 +527,8 @@ class RobustBaseline:
         self._count = arrays["count"].copy()
         self._wild_since = arrays["wild_since"].copy()
         self._fresh = arrays["fresh"].copy()
+        self._hi = arrays["hi"].copy()
+        self._lo = arrays["lo"].copy()
         self._capacity = n
 
 

@@ -238,6 +238,39 @@ def test_score_writes_a_score_in_0_1_for_every_row(tmp_path: Path, detector: str
     assert scores[500] >= (ranked[0] if detector == "fleet" else ranked[len(ranked) // 10])
 
 
+def test_score_param_turns_the_breakout_gate_off_and_a_bad_param_is_refused(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(2)
+    spikes = {200: 30, 250: 30, 300: 30, 350: 30, 450: 25}
+    values = [spikes.get(k, 0) + rng.normal() for k in range(600)]
+    lines = ["timestamp,value"] + [
+        f"2026-01-01 {k // 60:02d}:{k % 60:02d}:00,{v:.3f}" for k, v in enumerate(values)
+    ]
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(lines) + "\n")
+
+    def scores(*extra: str) -> list[float]:
+        cli("score", "--input", str(src), "--output", str(tmp_path / "out.csv"), *extra)
+        rows = (tmp_path / "out.csv").read_text().splitlines()[1:]
+        return [float(r.split(",")[-1]) for r in rows]
+
+    gated, plain = scores(), scores("--param", "novelty=false")
+    # spikes no higher than earlier ones are not news to the default fleet tier once the
+    # first ones have widened what the series has shown (by at most its width each)
+    assert gated[200] > 0.99 and gated[350] == gated[450] == 0.0
+    assert plain[350] > 0.99 and plain[450] > 0.99
+    bad = ["score", "--input", str(src), "--output", str(tmp_path / "x.csv"), "--param", "x=1"]
+    r = subprocess.run(
+        [sys.executable, "-m", "foreshock.cli.app", *bad],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 1 and "does not take" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
 def test_bench_detect_json_contract() -> None:
     out = json.loads(
         cli(

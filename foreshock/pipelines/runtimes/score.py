@@ -79,6 +79,7 @@ __all__ = [
     "parse_timestamp",
     "score_csv",
     "score_series",
+    "scoring_params",
 ]
 
 SCORE_COLUMN = "anomaly_score"
@@ -88,6 +89,25 @@ _TIMESTAMP = "timestamp"
 _VALUE = "value"
 
 _log = logging.getLogger(__name__)
+
+
+def scoring_params(detector: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Hyperparameters of ``detector`` when it scores one series: the fleet tier scores breakouts.
+
+    Scoring one series asks when it started doing something it had never done (what NAB
+    and a person reading a scored CSV look for), so the fleet detector runs with
+    ``novelty=True`` unless ``params`` says otherwise
+    (:class:`~foreshock.detectors.fleet.RobustBaseline`); the pipeline's detect stage runs
+    it without, as its decider needs to know a fault is still there.
+
+    >>> scoring_params("fleet", {}), scoring_params("fleet", {"novelty": False})
+    ({'novelty': True}, {'novelty': False})
+    >>> scoring_params("deep", {"growth": 2})
+    {'growth': 2}
+    """
+    if detector == "fleet":
+        return {"novelty": True, **params}
+    return dict(params)
 
 
 class SeriesScorer:
@@ -122,7 +142,7 @@ class SeriesScorer:
     def __init__(self, detector: str = "fleet", **params: Any) -> None:
         from foreshock.detectors.registry import create
 
-        self.model: BatchDetector = create(detector, **params)
+        self.model: BatchDetector = create(detector, **scoring_params(detector, params))
         self.calibrator = TailCalibrator(min_count=CALIBRATION_MIN_COUNT)
 
     def score(self, timestamps: FloatArray, values: FloatArray) -> FloatArray:

@@ -3,8 +3,11 @@
 The published NAB numbers come from ``score_series``: the per-row implementation it
 replaced is kept here, frozen, as the reference (one ``update`` per row on arrays of
 length 1, then the calibrator's ``transform`` and ``learn``), with the CSV writer it
-fed. Every comparison is of bytes: floats by ``tobytes`` (NaN payloads included), CSV
-files byte for byte.
+fed. The detector is built as the score path builds it (``scoring_params``: the fleet
+tier with ``novelty`` unless told otherwise), so each case also holds the fleet tier's
+plain-float ``replay`` to its vectorised ``update``, with and without novelty. Every
+comparison is of bytes: floats by ``tobytes`` (NaN payloads included), CSV files byte
+for byte.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from foreshock.pipelines.runtimes.score import (
     parse_timestamp,
     score_csv,
     score_series,
+    scoring_params,
 )
 
 _NAB = Path(__file__).resolve().parents[4].parent / "shared" / "data" / "nab-dev" / "data"
@@ -40,7 +44,7 @@ _NAB = Path(__file__).resolve().parents[4].parent / "shared" / "data" / "nab-dev
 def _reference_scores(
     timestamps: list[float], values: list[float], detector: str = "fleet", **params: Any
 ) -> list[float]:
-    model = create(detector, **params)
+    model = create(detector, **scoring_params(detector, params))
     calibrator = TailCalibrator(min_count=300)
     ids = np.zeros(1, dtype=np.int64)
     scores: list[float] = []
@@ -111,6 +115,9 @@ _N = 2600  # more than one calibrator block (2048) after the warm-up
 _T = [1_600_000_000.0 + 60.0 * i for i in range(_N)]
 
 
+_NOVELTY: list[dict[str, Any]] = [{}, {"novelty": False}]
+
+
 def _series_cases() -> list[tuple[str, list[float], list[float], dict[str, Any]]]:
     noisy = (50.0 + 5.0 * np.sin(np.arange(_N) / 60.0) + _RNG.normal(size=_N)).tolist()
     holes = list(noisy)
@@ -143,8 +150,8 @@ def _series_cases() -> list[tuple[str, list[float], list[float], dict[str, Any]]
 
 @pytest.mark.parametrize(
     ("timestamps", "values", "params"),
-    [c[1:] for c in _series_cases()],
-    ids=[c[0] for c in _series_cases()],
+    [(*c[1:3], {**c[3], **novelty}) for c in _series_cases() for novelty in _NOVELTY],
+    ids=[f"{c[0]}{tag}" for c in _series_cases() for tag in ("", " (novelty off)")],
 )
 def test_score_series_is_the_per_row_reference(
     timestamps: list[float], values: list[float], params: dict[str, Any]
