@@ -110,14 +110,33 @@ def simulate(
     out: Annotated[Path, typer.Option(help="Replay folder to write.")],
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     hours: Annotated[float, typer.Option(help="Hours of simulated time.")] = 6.0,
+    topology: Annotated[
+        Path | None,
+        typer.Option(help="topology.yaml to simulate instead of the built-in fleet."),
+    ] = None,
+    propagate: Annotated[
+        bool,
+        typer.Option(
+            "--propagate",
+            help="Services that depend on the fault's resources slow down and fail too.",
+        ),
+    ] = False,
 ) -> None:
     """Write a replay folder (metrics.csv, topology.yaml, truth.json) of the simulated fleet.
 
+    Faults are defined on the built-in fleet's resources; a --topology must hold them. With
+    --propagate every service that depends on a failing resource (directly or through
+    other services) slows down and fails requests too, one hop later each.
+
     Example:  foreshock simulate --fault mysql_lock_contention --seed 4 --hours 6 --out /tmp/r4
+    Alert storm:  foreshock simulate --fault redis_down --topology tests/data/storm-topology.yaml
+    --propagate --out /tmp/storm
     """
+    from foreshock.sim.simulator import load_topology
     from foreshock.sim.simulator import simulate as sim
 
-    s = sim(fault, seed=seed, hours=hours)
+    topo = load_topology(topology) if topology is not None else None
+    s = sim(fault, seed=seed, hours=hours, topology=topo, propagate=propagate)
     s.write(out)
     console.print(
         f"wrote {plain(out)} ({s.rows():,} samples of {len(s.series)} series, fault {plain(fault)})"

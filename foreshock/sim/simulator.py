@@ -24,11 +24,12 @@ import numpy as np
 import orjson
 import yaml
 
-from foreshock.schemas.errors import UnknownNameError
+from foreshock.schemas.errors import ConfigError, UnknownNameError
 from foreshock.schemas.topology import Topology
 from foreshock.schemas.yaml_input import load_yaml
 from foreshock.sim.faults import FAULTS, Fault
 from foreshock.sim.profiles import SeriesProfile, series_for
+from foreshock.sim.propagation import propagate as spread
 
 STEP = 15.0
 #: 2026-01-05T00:00:00Z: simulations start on a Monday at midnight UTC.
@@ -113,8 +114,16 @@ def simulate(
     hours: float = 6.0,
     topology: Topology | None = None,
     step: float = STEP,
+    propagate: bool = False,
 ) -> Simulation:
-    """Render ``hours`` of fleet telemetry with ``fault`` injected (``"none"`` for none)."""
+    """Render ``hours`` of fleet telemetry with ``fault`` injected (``"none"`` for none).
+
+    A fault bends the series it names on the built-in fleet. With ``propagate``, every
+    service of ``topology`` that depends on a bent resource, directly or through other
+    services, also slows down and fails some requests, one hop later each
+    (:func:`foreshock.sim.propagation.propagate`): a fault on a shared dependency of a
+    wide topology becomes the alert storm it would be.
+    """
     if fault != "none" and fault not in FAULTS:
         raise UnknownNameError(f"unknown fault {fault!r}; known: none, {', '.join(fault_names())}")
     if hours <= 0:
@@ -139,13 +148,15 @@ def simulate(
 
     truth: dict[str, Any] = {"fault": fault}
     if fault != "none":
-        f = FAULTS[fault]
+        f = spread(FAULTS[fault], topo, index.keys()) if propagate else FAULTS[fault]
         start = _fault_start(rng, hours, f)
         exhaustion_at = _apply_fault(f, start, ts, level, index, rng)
         if exhaustion_at is not None:
             b = f.bends[f.exhausts or 0]
             truth["exhaustion_at"] = exhaustion_at
             truth["capacity_series"] = {"resource": b.resource, "metric": b.metric}
+        if propagate:
+            truth["propagated"] = True
         truth.update(
             root_cause={"resource": f.root, "failure_mode": f.failure_mode},
             start=float(start),
@@ -184,7 +195,10 @@ def _apply_fault(
     for k, b in enumerate(f.bends):
         i = index.get((b.resource, b.metric))
         if i is None:
-            raise KeyError(f"fault {f.name} bends unknown series {b.resource}/{b.metric}")
+            raise ConfigError(
+                f"fault {f.name} needs series {b.metric} of {b.resource}, which the topology "
+                "does not have (faults are defined on the built-in fleet's resources)"
+            )
         delay = b.delay * rng.uniform(0.8, 1.2)
         amount = b.amount * (rng.uniform(0.7, 1.3) if b.op != "toward" else 1.0)
         ramp = b.ramp * (rng.uniform(0.75, 1.25) if k == f.exhausts else 1.0)

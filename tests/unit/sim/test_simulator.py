@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from foreshock.pipelines.sources.replay import read_replay
-from foreshock.schemas.errors import UnknownNameError
+from foreshock.schemas.errors import ConfigError, UnknownNameError
+from foreshock.schemas.topology import Topology
 from foreshock.sim.faults import FAULTS
-from foreshock.sim.simulator import fault_names, simulate
+from foreshock.sim.simulator import Simulation, fault_names, load_topology, simulate
 
 
 @pytest.mark.parametrize("fault", fault_names())
@@ -77,3 +80,46 @@ def test_written_replay_reads_back_every_sample(tmp_path) -> None:  # type: igno
     assert rep.dead_letters == []
     assert rep.truth is not None and rep.truth["fault"] == "kafka_consumer_lag"
     assert {n.id for n in rep.topology.nodes} == {n.id for n in sim.topology.nodes}
+
+
+_STORM = Path(__file__).resolve().parents[2] / "data" / "storm-topology.yaml"
+_P99 = 'http_request_duration_seconds{quantile="0.99"}'
+
+
+def _p99(sim: Simulation, resource: str) -> np.ndarray:
+    i = next(k for k, s in enumerate(sim.series) if (s.resource, s.metric) == (resource, _P99))
+    return sim.values[i]
+
+
+def test_propagation_reaches_every_dependent_service_of_a_wide_topology() -> None:
+    topo = load_topology(_STORM)
+    sim = simulate("redis_down", seed=2, hours=4, topology=topo, propagate=True)
+    start, end = sim.truth["start"], sim.truth["end"]
+    during = (sim.timestamps > start + 300) & (sim.timestamps < end - 300)
+    before = sim.timestamps < start
+    apis = [n.id for n in topo.nodes if n.id.startswith("api-")]
+    assert len(apis) == 16 and set(apis) <= set(sim.truth["affected"])
+    assert len(sim.truth["affected"]) >= 20
+    for api in apis:  # each API's p99 roughly doubles while Redis is down
+        p99 = _p99(sim, api)
+        assert np.nanmedian(p99[during]) > 1.6 * np.nanmedian(p99[before])
+    # a service that only shares a loaded database (billing-worker) does not slow down
+    assert "billing-worker" not in sim.truth["affected"]
+
+
+def test_without_propagation_a_wide_topology_only_bends_the_fault_own_series() -> None:
+    topo = load_topology(_STORM)
+    plain = simulate("redis_down", seed=2, hours=4, topology=topo)
+    assert not any(r.startswith("api-") for r in plain.truth["affected"])
+    assert "propagated" not in plain.truth
+    # and the built-in fleet's runs are what they were: propagation is opt-in
+    assert (
+        simulate("redis_down", seed=2, hours=2).truth
+        == simulate("redis_down", seed=2, hours=2, propagate=False).truth
+    )
+
+
+def test_a_topology_without_the_fault_resources_is_a_clear_error() -> None:
+    topo = Topology.model_validate({"nodes": [{"id": "a", "kind": "service"}], "edges": []})
+    with pytest.raises(ConfigError, match="redis-cache"):
+        simulate("redis_down", seed=1, hours=2, topology=topo)

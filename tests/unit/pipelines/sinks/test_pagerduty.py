@@ -19,10 +19,11 @@ from fake_pagerduty import ROUTING_KEY, FakePagerDuty
 from typer.testing import CliRunner
 
 from foreshock.cli.app import app
+from foreshock.enrichers.stores.sqlite import SQLiteReportStore
 from foreshock.pipelines.sinks.outbox import Outbox
 from foreshock.pipelines.sinks.pagerduty import MAX_EVENT_BYTES, PagerDutySink
 from foreshock.schemas.alert import AlertEvent
-from foreshock.sim.simulator import simulate
+from foreshock.sim.simulator import load_topology, simulate
 
 FAST = (0.05, 0.1, 0.2, 0.4)
 
@@ -259,3 +260,44 @@ def test_an_http_events_url_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match=r"pagerduty_events_url 'http://x': .*https"):
         PagerDutySink(Outbox(tmp_path / "o.sqlite"), ROUTING_KEY, "http://x")
+
+
+_STORM_TOPOLOGY = Path(__file__).resolve().parents[3] / "data" / "storm-topology.yaml"
+
+
+def test_an_alert_storm_pages_once_per_incident_and_resolves_once(
+    fake_pagerduty: FakePagerDuty, tmp_path: Path
+) -> None:
+    """Redis crashes under 16 more API services: over 20 resources turn anomalous within
+    minutes; on-call gets one trigger and one resolve per incident paged, and every other
+    incident is held as explained by a paged one."""
+    replay = simulate(
+        "redis_down", seed=3, hours=4, topology=load_topology(_STORM_TOPOLOGY), propagate=True
+    ).write(tmp_path / "storm")
+    home = tmp_path / "home"
+    res = CliRunner().invoke(
+        app,
+        ["run", "--replay", str(replay), "--home", str(home), "--json"],
+        env=_env(fake_pagerduty),
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    anomalous = {r for inc in out["incidents"] for r in inc["resources"]}
+    assert len(anomalous) >= 20
+    pages = fake_pagerduty.pages()
+    triggered = [k for k, a in pages if a == "trigger"]
+    assert len(triggered) == len(set(triggered)) >= 1  # one trigger per incident paged
+    assert sorted(k for k, a in pages if a == "resolve") == sorted(triggered)
+    for key in triggered:  # and its resolve after it
+        assert pages.index((key, "trigger")) < pages.index((key, "resolve"))
+    paged = set(triggered)
+    store = SQLiteReportStore(home / "reports.sqlite")
+    notes = {r.incident_id: r.paging_note or "" for r in reversed(store.recent(10_000))}
+    store.close()
+    for inc in out["incidents"]:
+        if inc["id"] not in paged:  # a dependent's incident: held, and its report says why
+            assert notes[inc["id"]].startswith("not paged: explained by open incident")
+    # the root cause leads the incident that paged
+    first = next(i for i in out["incidents"] if i["id"] == triggered[0])
+    assert first["root_cause"]["resource"] == "redis-cache"
+    assert fake_pagerduty.accepted[0]["payload"]["source"] == "redis-cache"
