@@ -58,7 +58,9 @@ def run_one(
         "fault": fault,
         "seed": seed,
         "incidents": len(incs),
-        "alerts": sum(a.action == "trigger" for a in res.alerts),
+        # pages: incidents paged (a same-key update of a page is not another page)
+        "alerts": len({a.dedup_key for a in res.alerts if a.action == "trigger"}),
+        "updates": sum(a.action == "trigger" and a.revision > 0 for a in res.alerts),
         "rank": rank,
         "mode_ok": mode_ok,
         "anomalies": sum(a.state == "open" for a in res.anomalies),

@@ -190,7 +190,7 @@ def correlation(settings: Settings, graph: GraphBackend, packs: PackIndex) -> Co
         order=OrderStage(),
         correlate=CorrelateStage(graph, packs),
         enrich=EnrichStage(OfflineNarrator(packs.packs)),
-        alerting=AlertStage(),
+        alerting=AlertStage(settle=settings.alert_settle_s, quiet=settings.alert_quiet_s),
     )
 
 

@@ -100,6 +100,18 @@ class Settings(BaseModel):
     llm_token_budget: int = Field(
         default=6000, ge=500, description="Most tokens of one prompt (evidence cut by rank)."
     )
+    alert_settle_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="Seconds after an incident opened before it is paged (its diagnosis has "
+        "seen the propagation); also the least time between two updates of one page.",
+    )
+    alert_quiet_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds a paged incident must stay resolved before its page is resolved; "
+        "the same root cause back within them continues the page (same dedup key).",
+    )
     pagerduty_routing_key: str = Field(
         default="",
         description="PagerDuty Events API v2 routing key (integration key); set: pages go to "

@@ -26,3 +26,9 @@ class AlertEvent(BaseModel):
     component: str | None = None
     report_id: str | None = None
     details: dict[str, str] = Field(default_factory=dict)
+    revision: int = Field(
+        default=0,
+        ge=0,
+        description="0 for an incident's first trigger; n for its n-th same-key trigger, "
+        "sent when its root cause or severity changed (PagerDuty updates the alert).",
+    )

@@ -50,15 +50,20 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def alert_key(event: AlertEvent) -> tuple[str, str]:
-    """What makes two alert events the same page: ``(dedup_key, action)``.
+    """What makes two alert events the same page: ``(dedup_key, action)``, an update
+    (a same-key trigger of revision n) ``(dedup_key, "trigger#n")``.
 
     Examples
     --------
-    >>> alert_key(AlertEvent(dedup_key="inc-1", action="resolve", timestamp=0.0,
-    ...                      summary="", source="x"))
-    ('inc-1', 'resolve')
+    >>> e = AlertEvent(dedup_key="inc-1", action="resolve", timestamp=0.0, summary="", source="x")
+    >>> alert_key(e), alert_key(e.model_copy(update={"action": "trigger", "revision": 2}))
+    (('inc-1', 'resolve'), ('inc-1', 'trigger#2'))
     """
-    return (event.dedup_key, event.action)
+    return (event.dedup_key, _identity(event.action, event.revision))
+
+
+def _identity(action: str, revision: int) -> str:
+    return f"{action}#{revision}" if revision else action
 
 
 @runtime_checkable
@@ -146,9 +151,9 @@ def _key_of_line(line: bytes) -> tuple[str, str] | None:
         return None
     if not isinstance(record, dict):
         return None
-    key, action = record.get("dedup_key"), record.get("action")
+    key, action, revision = record.get("dedup_key"), record.get("action"), record.get("revision")
     if isinstance(key, str) and isinstance(action, str):
-        return (key, action)
+        return (key, _identity(action, revision if isinstance(revision, int) else 0))
     return None
 
 
@@ -214,7 +219,10 @@ def _line(event: AlertEvent) -> Text:
         else f"{event.dedup_key} · report {event.report_id}"
     )
     return Text.assemble(
-        (printable(event.action.upper()), _ACTION_STYLE.get(event.action, "bold")),
+        (
+            "UPDATE" if event.revision else printable(event.action.upper()),
+            _ACTION_STYLE.get(event.action, "bold"),
+        ),
         "  ",
         (printable(event.severity), _SEVERITY_STYLE.get(event.severity, "")),
         "  ",

@@ -31,6 +31,7 @@ import threading
 import time
 from typing import Any
 
+from foreshock.pipelines.sinks.alerts import alert_key
 from foreshock.pipelines.sinks.outbox import Outbox, OutboxEvent
 from foreshock.schemas.alert import AlertEvent
 
@@ -79,7 +80,7 @@ class OutboxSink:
     def send(self, event: AlertEvent) -> bool:
         """Store ``event`` for delivery; ``False`` if it is in the outbox already."""
         key, body = self.body(event)
-        new = self.outbox.put(key, event.action, body)
+        new = self.outbox.put(key, alert_key(event)[1], body)
         with self._cv:
             self._cv.notify_all()
         return new

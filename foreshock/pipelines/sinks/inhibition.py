@@ -59,6 +59,11 @@ class Inhibitor:
         if event.action != "trigger":
             self._open.pop(event.dedup_key, None)
             return self._held.pop(event.dedup_key, None)
+        if event.revision:  # an update follows its first trigger's fate
+            if event.dedup_key in self._held:
+                return self._held[event.dedup_key]
+            self._open[event.dedup_key] = event.source
+            return None
         for incident, root in self._open.items():
             if incident != event.dedup_key and self._depends_on(event.source, root):
                 self._held[event.dedup_key] = incident

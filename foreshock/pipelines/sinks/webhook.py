@@ -40,8 +40,9 @@ def webhook_body(event: AlertEvent) -> dict[str, Any]:
     """The JSON a webhook receives for ``event`` (see the module doc)."""
     masker = Masker()
     summary = masker.mask(event.summary[:MASK_WINDOW])[:1000]
+    action = "UPDATE" if event.revision else event.action.upper()
     text = (
-        f"{_ICON.get(event.action, '')} {event.action.upper()} {event.severity} "
+        f"{_ICON.get(event.action, '')} {action} {event.severity} "
         f"{masker.mask(event.source)}: {summary} [{event.dedup_key}]"
     ).strip()
     record = event.model_dump(mode="json")

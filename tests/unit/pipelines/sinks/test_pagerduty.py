@@ -71,6 +71,23 @@ def test_trigger_and_resolve_arrive_valid_masked_and_in_order(
     assert [s for _, s, _ in fake_pagerduty.requests] == [202, 202]
 
 
+def test_a_changed_diagnosis_updates_the_alert_under_the_same_key(
+    fake_pagerduty: FakePagerDuty, tmp_path: Path
+) -> None:
+    sink = _sink(fake_pagerduty, tmp_path / "outbox.sqlite")
+    update = _event(1, revision=1, source="mysql-primary", summary="[foreshock] mysql-primary")
+    assert sink.send(_event(1)) and sink.send(update)
+    assert not sink.send(update)  # re-emitted (a restart): kept once
+    assert sink.send(_event(1, "resolve"))
+    assert sink.flush(10)
+    sink.close()
+    assert fake_pagerduty.pages() == [("inc-1", "trigger")] * 2 + [("inc-1", "resolve")]
+    assert [e.get("payload", {}).get("source") for e in fake_pagerduty.accepted[:2]] == [
+        "redis-cache",
+        "mysql-primary",
+    ]
+
+
 def test_a_page_goes_once_however_often_it_is_emitted(
     fake_pagerduty: FakePagerDuty, tmp_path: Path
 ) -> None:

@@ -1,7 +1,8 @@
 """The alert stage on long runs: it forgets resolved incidents, and pages exactly as before.
 
 Issue 10: the stage kept the latest version of every incident it had ever seen and
-scanned all of them on every tick.
+scanned all of them on every tick. These runs resolve a page as its incident resolves
+(``quiet=0``); the quiet time is tested in ``test_alert_updates.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def incident(k: int, t: float, status: str = "open", version: int = 1) -> Incide
 
 
 def test_resolved_incidents_are_forgotten_so_state_and_ticks_stay_bounded() -> None:
-    stage = AlertStage(settle=120.0)
+    stage = AlertStage(settle=120.0, quiet=0)
     pages: list[AlertEvent] = []
     held = []
     for k in range(300):  # 300 hours, one incident an hour: opened, paged, resolved
@@ -42,7 +43,7 @@ def test_resolved_incidents_are_forgotten_so_state_and_ticks_stay_bounded() -> N
 
 
 def test_a_stale_version_after_the_resolution_pages_nothing_again() -> None:
-    stage = AlertStage(settle=60.0)
+    stage = AlertStage(settle=60.0, quiet=0)
     assert stage.process(incident(0, 0.0)) == []
     assert [e.action for e in stage.tick(60.0)] == ["trigger"]
     assert [e.action for e in stage.process(incident(0, 900.0, "resolved", 2))] == ["resolve"]
@@ -51,7 +52,7 @@ def test_a_stale_version_after_the_resolution_pages_nothing_again() -> None:
 
 
 def test_an_incident_resolved_before_it_settled_pages_trigger_and_resolve_at_once() -> None:
-    stage = AlertStage(settle=600.0)
+    stage = AlertStage(settle=600.0, quiet=0)
     stage.process(incident(0, 0.0))
     assert list(stage.tick(300.0)) == []
     out = stage.process(incident(0, 400.0, "resolved", 2))
