@@ -195,9 +195,11 @@ class Outputs:
         return True
 
     def _silenced(self, event: AlertEvent) -> bool:
-        """Whether a silence holds ``event`` (a resolve follows its trigger's fate)."""
+        """Whether a silence holds ``event`` (a resolve or an update follows its first
+        trigger's fate: a silence made after a page neither hides its update nor leaves
+        it unresolved)."""
         assert self.silencer is not None
-        if event.action != "trigger":
+        if event.action != "trigger" or event.revision:
             return event.dedup_key in self._held_notes
         found = self.silencer.match(event)
         if found is None:

@@ -59,3 +59,30 @@ def test_a_paged_database_holds_its_dependents_pages_until_it_resolves(tmp_path:
         ("inc-web-3", "trigger"),
     ]
     out.close()
+
+
+def test_a_silence_made_after_a_page_holds_neither_its_update_nor_its_resolve(
+    tmp_path: Path,
+) -> None:
+    from foreshock.pipelines.sinks.silences import Silencer, SilenceStore
+
+    silences = SilenceStore(tmp_path / "silences.sqlite")
+    out = Outputs(
+        SQLiteReportStore(tmp_path / "r.sqlite"),
+        JsonlAlertSink(tmp_path / "alerts.jsonl"),
+        silencer=Silencer(silences),
+    )
+    out.report(_report("inc-db", "mysql-primary"))
+    assert out.alert(_page("inc-db", "mysql-primary"))
+    silences.add(3600, "maintenance starts now", resource="mysql-primary")
+    update = _page("inc-db", "mysql-primary").model_copy(update={"revision": 1})
+    assert out.alert(update)  # the open page is updated...
+    assert out.alert(_page("inc-db", "mysql-primary", "resolve"))  # ...and resolved
+    assert not out.alert(_page("inc-new", "mysql-primary"))  # a new page is held
+    assert [(a.dedup_key, a.action, a.revision) for a in out.alerts] == [
+        ("inc-db", "trigger", 0),
+        ("inc-db", "trigger", 1),
+        ("inc-db", "resolve", 0),
+    ]
+    out.close()
+    silences.close()
