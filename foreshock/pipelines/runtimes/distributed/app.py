@@ -61,7 +61,7 @@ from foreshock.pipelines.runtimes.distributed.drivers import (
 from foreshock.pipelines.runtimes.home import HomeLock
 from foreshock.pipelines.runtimes.outputs import Outputs
 from foreshock.pipelines.settings import Settings
-from foreshock.pipelines.sinks.alerts import JsonlAlertSink
+from foreshock.pipelines.sinks.alerts import JsonlAlertSink, alert_key
 from foreshock.pipelines.sinks.inhibition import Inhibitor
 from foreshock.schemas.dead_letter import DeadLetter
 from foreshock.schemas.errors import SchemaError, SnapshotError
@@ -329,7 +329,7 @@ def create_app(settings: Settings, topology: Topology, home: Path) -> faust.App:
             p, off = event.message.partition, event.message.offset
             pager = driver(pagers, "page", p, off, lambda: PartitionPager(key))
             alert = msg.record
-            if not pager.first_time(off, f"{alert.dedup_key}|{alert.action}"):
+            if not pager.first_time(off, "|".join(alert_key(alert))):  # an update: trigger#n
                 continue
             outputs.alert(alert)
             await save_state("page", p, pager.snapshot())

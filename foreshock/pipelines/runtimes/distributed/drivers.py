@@ -269,7 +269,8 @@ def _seen_key(a: Anomaly) -> tuple[str, str, float, float, str]:
 
 
 class PartitionPager:
-    """Pages of one alerts partition: each ``(dedup_key, action)`` goes out once.
+    """Pages of one alerts partition: each page (``"dedup_key|action"``, an update
+    ``"dedup_key|trigger#n"``) goes out once.
 
     Examples
     --------
