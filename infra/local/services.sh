@@ -370,8 +370,12 @@ EOF
         -Dlog4j2.configurationFile="$HERE/kafka/log4j2.properties")
     if [[ ! -f "$state/data/meta.properties" ]]; then
         local id
-        # A cluster id is 16 random bytes, base64url without padding (22 characters).
-        id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
+        # A cluster id is 16 random bytes, base64url without padding (22 characters); one
+        # that starts with "-" would read as an option to the storage tool (1 run in 64).
+        id="-"
+        while [[ "$id" == -* ]]; do
+            id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
+        done
         "$JAVA" "${jvm[@]}" -cp "$lib/*" kafka.tools.StorageTool format --standalone \
             -t "$id" -c "$state/server.properties" "${scram[@]}" >>"$(log_file kafka)" 2>&1 ||
             die "kafka: formatting the storage failed; see $(log_file kafka)"
