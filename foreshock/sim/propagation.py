@@ -28,13 +28,13 @@ from collections.abc import Collection
 from dataclasses import replace
 
 from foreshock.schemas.topology import Topology
+from foreshock.sim.faults import _ERR as _ERRORS
+from foreshock.sim.faults import _P99 as _LATENCY
 from foreshock.sim.faults import Bend, Fault
 
 __all__ = ["HOP_DELAY", "propagate"]
 
 HOP_DELAY = 30.0  # seconds a caller takes to feel its dependency's failure
-_LATENCY = 'http_request_duration_seconds{quantile="0.99"}'
-_ERRORS = "http_request_errors_total"
 
 
 def propagate(fault: Fault, topology: Topology, series: Collection[tuple[str, str]]) -> Fault:
