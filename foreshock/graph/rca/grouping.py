@@ -319,7 +319,8 @@ class IncidentGrouper:
             if not self._credible(g, now):
                 return []
             g.opened_at = now
-        candidates = self.ranker.rank(g.anomalies)
+        ended = {k: t for k, t in g.closed.items() if k not in g.open_series}
+        candidates = self.ranker.rank(g.anomalies, ended)
         resources = sorted(g.resources)
         prev = g.emitted
         if prev is not None:

@@ -23,7 +23,10 @@ Each anomalous resource is a candidate. Its score combines four factors, each in
   simultaneous (a sample is taken once per step: the later series may have moved first);
 - **knowledge** (0.2): how much of the best-matching failure mode of its pack is seen
   on it (weighted symptoms; a new log template matching one of the mode's log patterns
-  counts as one more symptom of weight :data:`LOG_PATTERN_WEIGHT`);
+  counts as one more symptom of weight :data:`LOG_PATTERN_WEIGHT`), read from its
+  anomalies still open when the incident's burst began — a mode's symptoms show together,
+  and an episode that ended before is an earlier state of the resource (used only when it
+  has nothing else);
 - **strength** (0.1): how far its strongest anomaly is from baseline.
 
 The evidence (paths, onsets, matched symptoms, the four parts) goes into the candidate,
@@ -52,7 +55,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from foreshock.graph.backends.base import GraphBackend
 from foreshock.packs.loader import PackIndex
@@ -278,6 +281,16 @@ class RootCauseRanker:
                     return True
         return False
 
+    def _corroborated(self, opened: Sequence[Anomaly]) -> list[tuple[str, float]]:
+        """(resource, onset) of each anomaly another metric family began near (see below)."""
+        fams = [(a.onset, (a.resource, base_name(a.metric)), a.step or 0.0) for a in opened]
+        out: list[tuple[str, float]] = []
+        for a, (t, fam, step) in zip(opened, fams, strict=True):
+            tol = max(self.onset_tau, step)
+            if any(f != fam and abs(u - t) <= tol for u, f, _ in fams):
+                out.append((a.resource, t))
+        return out
+
     def effective_onsets(self, opened: Sequence[Anomaly]) -> dict[str, float]:
         """Each resource's onset for the onset factor: its earliest *corroborated* onset.
 
@@ -287,23 +300,34 @@ class RootCauseRanker:
         first corroborated onset instead: one early blip of a single signal is not the
         beginning of the fault, and must not win the onset factor for being early.
         """
-        fams = [(a.onset, (a.resource, base_name(a.metric)), a.step or 0.0) for a in opened]
-        corroborated: list[tuple[str, float]] = []
-        for a, (t, fam, step) in zip(opened, fams, strict=True):
-            tol = max(self.onset_tau, step)
-            if any(f != fam and abs(u - t) <= tol for u, f, _ in fams):
-                corroborated.append((a.resource, t))
-        burst = min((t for _, t in corroborated), default=min(t for t, _, _ in fams))
+        return self._onsets_and_burst(opened)[0]
+
+    def _onsets_and_burst(self, opened: Sequence[Anomaly]) -> tuple[dict[str, float], float]:
+        """The effective onsets and the burst: the incident's first corroborated onset."""
+        corroborated = self._corroborated(opened)
+        burst = min((t for _, t in corroborated), default=min(a.onset for a in opened))
         out: dict[str, float] = {}
         for a in opened:
             out[a.resource] = min(out.get(a.resource, math.inf), a.onset)
         for r, t in out.items():
             own = [u for res, u in corroborated if res == r]
             out[r] = min(own) if own else max(t, burst)
-        return out
+        return out, burst
 
-    def rank(self, anomalies: Sequence[Anomaly]) -> list[RootCauseCandidate]:
-        """Candidates sorted best first, each with its evidence."""
+    def rank(
+        self,
+        anomalies: Sequence[Anomaly],
+        ended: Mapping[tuple[str, str], float] | None = None,
+    ) -> list[RootCauseCandidate]:
+        """Candidates sorted best first, each with its evidence.
+
+        ``ended``: when each series that is no longer anomalous closed (by
+        :attr:`~foreshock.schemas.anomaly.Anomaly.series`). A resource's failure mode is
+        read from its anomalies still open when the incident's burst began (a failure
+        mode's symptoms show together); those that ended before are an earlier state of
+        it (a CPU spike over minutes before its latency rose is not CPU saturation), used
+        only when it has nothing else.
+        """
         episodes = [a for a in anomalies if a.state == "open"] or list(anomalies)
         if not episodes:
             return []
@@ -317,15 +341,19 @@ class RootCauseRanker:
         for a in opened:
             by_res[a.resource].append(a)
         families = {_family(a) for a in opened}
-        onsets = self.effective_onsets(opened)
+        onsets, burst = self._onsets_and_burst(opened)
         first = min(onsets.values())
         steps = sorted(a.step for a in opened if a.step)
         # onsets are known to one sampling step: closer ones are not ordered
         resolution = steps[len(steps) // 2] if steps else 0.0
         tau = max(self.onset_tau, resolution)
+        ended = ended or {}
         out = []
         for cand, own in by_res.items():
-            mode_name, knowledge, matched = self.best_mode(cand, own)
+            # the symptoms of a failure mode show together: the mode is read from what was
+            # still failing when the burst began (a precursor that ended before: only alone)
+            now = [a for a in own if ended.get(a.series, math.inf) >= burst] or own
+            mode_name, knowledge, matched = self.best_mode(cand, now)
             mode = self._mode(cand, mode_name)
             # a failure travels up to dependents as latency, errors, saturation... not as a
             # change of traffic: a database whose queries drop because its client broke

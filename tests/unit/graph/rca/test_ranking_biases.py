@@ -250,3 +250,42 @@ def test_a_redis_whose_memory_nears_its_limit_and_then_evicts_is_one_incident() 
     evict = an("cache", "redis_evicted_keys_total", 1200, step=15.0, role="errors")
     later = gr.process(evict) + gr.tick(1200.0 + 700.0)  # past single_after
     assert all(i.id == first[-1].id for i in later)  # old: a second incident
+
+
+def test_a_cpu_spike_over_before_the_fault_does_not_make_its_service_the_cause() -> None:
+    # checkout burns CPU for 5 minutes and recovers; 3 minutes later currency, which it
+    # calls, slows down: checkout's calls to it and the web's requests slow down too. Old:
+    # checkout's finished CPU spike and its slow calls read as CPU saturation together,
+    # and it out-ranked the service that broke
+    topo = Topology.model_validate(
+        {
+            "nodes": [{"id": s, "kind": "service"} for s in ("web", "checkout", "currency")],
+            "edges": [
+                {"from": "web", "to": "checkout"},
+                {"from": "checkout", "to": "currency"},
+                {"from": "web", "to": "currency"},
+            ],
+        }
+    )
+    g = NetworkXGraph(topo)
+    gr = IncidentGrouper(g, RootCauseRanker(g, PACKS))
+    cpu = an("checkout", "container_cpu_usage_percent", 0, step=60.0, role="utilisation")
+    assert gr.process(cpu) == []
+    gr.process(cpu.model_copy(update={"state": "closed", "detected_at": 300.0}))
+
+    def slow(r: str, m: str, value: float, baseline: float) -> Anomaly:
+        return an(r, m, 480, step=60.0, role="latency", unit="s", value=value, baseline=baseline)
+
+    out = gr.process(slow("checkout", 'client_latency_seconds{stat="p90"}', 3.1, 0.04))
+    for caller in ("checkout", "web"):
+        m = f'request_latency_seconds{{stat="p50",caller="{caller}",reporter="source"}}'
+        out += gr.process(slow("currency", m, 3.1, 0.02))
+    out += gr.process(slow("web", 'request_latency_seconds{stat="p90"}', 3.5, 0.5))
+    assert out, "no incident"
+    top = out[-1].candidates
+    assert top[0].resource == "currency", [(c.resource, c.failure_mode, c.score) for c in top]
+    # the spike stays in the incident as evidence, and is said to be there
+    assert (
+        "container_cpu_usage_percent"
+        in next(c for c in top if c.resource == "checkout").evidence.anomalous_metrics
+    )
