@@ -1,6 +1,8 @@
-"""Normal lab traffic: 30 minutes of it through the whole pipeline, and no incident.
+"""Normal lab traffic: minutes of it through the whole pipeline, and no incident.
 
-Runs first among the lab tests (the others inject faults). The 30 minutes start when this
+``FORESHOCK_LAB_QUIET_MIN`` minutes (30 by default; `make test` runs 20 so CI stays under
+an hour, `make lab-soak` the 30 of issue 5's acceptance or ``SOAK_MIN`` more).
+Runs first among the lab tests (the others inject faults). The minutes start when this
 test starts (not earlier: in `make test` the rest of the suite runs before, with three
 JVMs busy on the same two cores, and that is not the lab's normal traffic) and at least
 5 minutes after the lab started (caches warm up); the pipeline then judges them with
@@ -10,6 +12,7 @@ everything since the lab started as its history, as a live run would have.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -22,7 +25,7 @@ from foreshock.pipelines.runtimes.live import run_live
 from foreshock.pipelines.sources.logs.tail import LogFiles
 
 WARM = 300.0
-QUIET = 1800.0
+QUIET = 60.0 * float(os.environ.get("FORESHOCK_LAB_QUIET_MIN", "30"))
 LAG = 15.0
 GAP = 30.0  # longer without an up scrape of the load generator: the lab was down
 
@@ -54,13 +57,14 @@ def current_run_start(times: list[float], max_gap: float) -> float:
     return times[i]
 
 
-def test_thirty_minutes_of_normal_traffic_open_no_incident(lab: LabConfig, tmp_path: Path) -> None:
+def test_minutes_of_normal_traffic_open_no_incident(lab: LabConfig, tmp_path: Path) -> None:
+    assert QUIET >= 600.0, "FORESHOCK_LAB_QUIET_MIN: at least 10 minutes of normal traffic"
     began = _lab_started(lab)
     start = max(time.time(), began + WARM)
     end = start + QUIET
     wait = end + LAG - time.time()
     if wait > 0:
-        print(f"waiting {wait / 60:.1f} min for 30 min of normal lab traffic")
+        print(f"waiting {wait / 60:.1f} min for {QUIET / 60:.0f} min of normal lab traffic")
         time.sleep(wait)
     src = source(lab, backfill=0.0)
     result = run_live(
