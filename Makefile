@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest --ignore=tests/lab
+	$(BIN)/pytest --ignore=tests/lab --durations=25
 
 # the pipeline on the real-middleware lab: 20 min of normal traffic and no incident (counted
 # when the test starts, after the rest of the suite), then real faults; see tests/lab/
