@@ -51,6 +51,39 @@ def signal_of(metric: str) -> str:
     return f"{base_name(metric)}{{{inner}}}"
 
 
+#: The quantile from which a statistic describes a signal's tail (its slowest requests).
+TAIL_QUANTILE = 0.9
+
+
+def is_tail_statistic(metric: str) -> bool:
+    """Whether ``metric`` is a high quantile of its signal (p90 and above, or the max).
+
+    A tail statistic over one scrape rests on its few slowest events (the p99 of 200
+    requests is the second slowest): it moves on its own when a handful of requests are
+    slow, while a fault of the service moves its bulk as well.
+
+    >>> [is_tail_statistic(m) for m in ('lat{stat="p99"}', 'lat{stat="avg"}',
+    ...  'lat{quantile="0.95"}', 'lat{stat="p50",caller="a"}', 'lat{stat="max"}', 'lat')]
+    [True, False, True, False, True, False]
+    """
+    labels = labels_of(metric)
+    for key in ("stat", "quantile"):
+        value = labels.get(key, "").strip().lower()
+        if not value:
+            continue
+        if value == "max":
+            return True
+        number = value[1:] if value.startswith("p") else value
+        try:
+            q = float(number)
+        except ValueError:
+            continue
+        if value.startswith("p"):
+            q = q / 100.0 if len(number) <= 2 else float("0." + number)
+        return q >= TAIL_QUANTILE
+    return False
+
+
 def labels_of(metric: str) -> dict[str, str]:
     """Label set of ``a{b="c",d="e"}`` (``{}`` without one).
 

@@ -15,9 +15,11 @@ its statistic's label, :func:`~foreshock.packs.model.signal_of`: the p90 and p99
 latency are one) on more than one resource; on
 one resource, once one of them has been anomalous for :data:`LONE_STEPS` of its sampling
 steps; one series alone after ``single_after`` seconds (and as many steps) — a lone blip
-pages nobody. Anomalies of a series on probation (too young to trust its baseline, see
-:mod:`foreshock.detectors.decision`) are evidence only. An incident resolves when all its
-anomalies have closed and ``resolve_after`` seconds passed quietly.
+pages nobody — and only if its signal is anomalous in its bulk: a signal seen only in its
+tail statistics (:func:`~foreshock.packs.model.is_tail_statistic`, p90 and above) is a few
+slow requests, never credible alone. Anomalies of a series on probation (too young to
+trust its baseline, see :mod:`foreshock.detectors.decision`) are evidence only. An incident
+resolves when all its anomalies have closed and ``resolve_after`` seconds passed quietly.
 A group never opened whose anomalies all closed (a blip, a few new log lines) still
 gathers what follows within ``blip_gap`` seconds — a precursor is part of the fault — but
 no later: a blip long past, with calm in between, is not the cause of the next fault.
@@ -66,7 +68,7 @@ from typing import Any
 
 from foreshock.graph.backends.base import GraphBackend
 from foreshock.graph.rca.ranking import INTRINSIC_ROLES, RootCauseRanker
-from foreshock.packs.model import base_name, signal_of
+from foreshock.packs.model import base_name, is_tail_statistic, signal_of
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.errors import SnapshotError
 from foreshock.schemas.incident import Incident
@@ -111,7 +113,7 @@ class IncidentGrouper:
         max_hops: int = 2,
         window: float = 1800.0,
         min_series: int = 2,
-        single_after: float = 600.0,
+        single_after: float = 300.0,
         resolve_after: float = 900.0,
         blip_gap: float = 300.0,
         spread: float = 300.0,
@@ -312,7 +314,17 @@ class IncidentGrouper:
                 return True  # several resources at once: a fault spreading
             # one resource alone: a lone blip of a few of its series pages nobody
             return any(d >= LONE_STEPS * st for d, st in held)
-        return any(d >= max(self.single_after, LONE_STEPS * st) for d, st in held)
+        # one signal alone: seen only in its tail statistics (p90 and above), it is a few
+        # slow requests, not the service failing (that moves its bulk too): never alone
+        bulk = {
+            (a.resource, signal_of(a.metric)) for a in counted if not is_tail_statistic(a.metric)
+        }
+        lone = [
+            (now - g.since[s], steps[s])
+            for s in g.open_series
+            if s in steps and (s[0], signal_of(s[1])) in bulk
+        ]
+        return any(d >= max(self.single_after, LONE_STEPS * st) for d, st in lone)
 
     def _emit(self, g: _Group, now: float) -> list[Incident]:
         if g.opened_at is None:
