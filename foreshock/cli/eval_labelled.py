@@ -36,6 +36,14 @@ NoTopology = Annotated[
         "--no-topology", help="Leave the dependency graph out (ranking without topology)."
     ),
 ]
+GenericNames = Annotated[
+    bool,
+    typer.Option(
+        "--generic-names",
+        help="Write the series under generic names (latency_p90, cpu_usage) that no pack "
+        "knows: how the method holds on metrics named by someone else.",
+    ),
+]
 Keep = Annotated[
     Path | None,
     typer.Option(help="Keep the replay folders and run homes here (default: a temp folder)."),
@@ -66,6 +74,25 @@ def _print_misses(summary: dict[str, Any]) -> None:
         console.print(f"  [dim]{m.replace('_', ' ')}: {MISS_REASONS[m]}[/dim]")
 
 
+def _print_short(ev: Evaluation) -> None:
+    """Warn of replays too short to judge: their series are on probation at the fault."""
+    from foreshock.detectors.decision import EpisodeDecider
+
+    short = [r for r in ev.replays or [] if r.get("short")]
+    if not short:
+        return
+    need = EpisodeDecider().mature
+    for r in short[:5]:
+        console.print(
+            f"[yellow]warning:[/yellow] {plain(r['replay'])}: its series have "
+            f"{r['history_samples']} samples before the first fault; a series pages only "
+            f"after {need} (probation: a baseline learned from a few samples is no reason "
+            "to page). Record a longer window before the fault."
+        )
+    if len(short) > 5:
+        console.print(f"[yellow]warning:[/yellow] ... and {len(short) - 5} more replays")
+
+
 def _print(ev: Evaluation, title: str) -> None:
     s = ev.as_dict()["summary"]
     t = Table(title=title)
@@ -90,6 +117,7 @@ def _print(ev: Evaluation, title: str) -> None:
         t.add_row(*row("[b]all[/b]", s["all"]))
     console.print(t)
     _print_misses(s)
+    _print_short(ev)
     per_day = ev.false_per_day
     console.print(
         f"incidents opened on normal data: [b]{ev.false_incidents}[/b] in "
@@ -109,6 +137,15 @@ def _run(folders: list[Path], homes: Path, as_json: bool, title: str) -> None:
         sys.stdout.write(json.dumps(ev.as_dict(), indent=2) + "\n")
     else:
         _print(ev, title)
+
+
+def _generic(folders: list[Path], on: bool) -> None:
+    """Rewrite the replays under generic metric names (``--generic-names``)."""
+    if on:
+        from foreshock.evaluate.generic_names import rename_replay
+
+        for folder in folders:
+            rename_replay(folder)
 
 
 @contextmanager
@@ -148,6 +185,7 @@ def petshop(
         str | None, typer.Option(help="Only this scenario (e.g. low_traffic).")
     ] = None,
     no_topology: NoTopology = False,
+    generic_names: GenericNames = False,
     keep: Keep = None,
     as_json: AsJson = False,
 ) -> None:
@@ -168,6 +206,7 @@ def petshop(
         folders: list[Path] = []
         for s in found:
             folders += build_scenario(s, work / "replays", with_topology=not no_topology)
+        _generic(folders, generic_names)
         names = ", ".join(s.name for s in found)
         _run(folders, work / "homes", as_json, f"PetShop {plain(names)}")
 
@@ -176,6 +215,7 @@ def petshop(
 def nezha(
     data: Annotated[Path, typer.Option(help="Nezha data (rca_data/<day>/ inside).")],
     no_topology: NoTopology = False,
+    generic_names: GenericNames = False,
     keep: Keep = None,
     as_json: AsJson = False,
 ) -> None:
@@ -192,4 +232,5 @@ def nezha(
         folders = [
             build_day(d, work / "replays", with_topology=not no_topology) for d in days(data)
         ]
+        _generic(folders, generic_names)
         _run(folders, work / "homes", as_json, "Nezha OnlineBoutique (metrics only)")

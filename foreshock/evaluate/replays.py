@@ -114,6 +114,7 @@ def _rank(inc: Incident, root: str) -> int | None:
 #: ``miss``), in the order of the pipeline's stages.
 MISS_REASONS = {
     "no_anomaly": "no anomaly on the root in the fault's window (detection)",
+    "too_young": "the root's series were on probation: too little history before the fault",
     "not_credible": "anomalies on the root, but no incident opened (credibility)",
     "joined_earlier": "the root's anomalies joined an incident opened before the fault",
     "opened_late": "the root's anomalies are in an incident opened after the window",
@@ -136,22 +137,29 @@ def miss_reason(
     >>> case = FaultCase("cpu", 100.0, 400.0, "a")
     >>> miss_reason(case, None, [], [])
     'no_anomaly'
+    >>> young = Anomaly(resource="a", metric="m", onset=120.0, detected_at=150.0, score=1.0,
+    ...                 raw_score=9.0, direction="up", value=1.0, baseline=0.0,
+    ...                 detector="fleet", probation=True)
+    >>> miss_reason(case, None, [], [young])
+    'too_young'
     """
     if chosen is not None:
         if chosen.candidates and chosen.candidates[0].resource == case.root:
             return None
         return "outranked" if case.root in chosen.resources else "not_in_incident"
-    mine = {
-        (a.metric, a.onset)
+    own = [
+        a
         for a in anomalies or ()
         if a.resource == case.root and a.state == "open" and in_window(case, a.onset)
-    }
-    if not mine:
+    ]
+    if not own:
         return "no_anomaly"
+    mine = {(a.metric, a.onset) for a in own}
     for inc in incidents:
         if any((a.metric, a.onset) in mine for a in inc.anomalies if a.resource == case.root):
             return "joined_earlier" if inc.opened_at < case.start - SLACK else "opened_late"
-    return "not_credible"
+    # a series' first samples teach its baseline: its anomalies then page nobody
+    return "too_young" if all(a.probation for a in own) else "not_credible"
 
 
 def in_window(case: FaultCase, t: float) -> bool:
@@ -248,7 +256,8 @@ class Evaluation:
     normal_seconds: float = 0.0
     false_incidents: int = 0
     runs: int = 0
-    #: per replay: its name, incidents opened, false incidents and normal hours
+    #: per replay: its name, incidents opened, false incidents, normal hours and the
+    #: samples of a typical series before its first fault (``short``: under probation)
     replays: list[dict[str, Any]] | None = None
 
     @property
@@ -281,12 +290,14 @@ def evaluate_folders(
     ``homes``: a folder for the runs' state (one sub-folder per replay). The forecast stage
     is off unless ``settings`` turn it on (it does not take part in root cause).
     """
+    from foreshock.detectors.decision import EpisodeDecider
     from foreshock.pipelines.runtimes.embedded import run_replay
     from foreshock.pipelines.settings import Settings
     from foreshock.pipelines.sources.replay import read_replay
 
     settings = settings or Settings.load().model_copy(update={"forecast": False})
     ev = Evaluation(rows=[], replays=[])
+    probation = EpisodeDecider().mature
     for k, folder in enumerate(folders):
         rep = read_replay(folder)
         ts = rep.batches.timestamps
@@ -295,6 +306,8 @@ def evaluate_folders(
         step = float(ts[-1] - ts[-2]) if ts.size > 1 else 0.0
         res = run_replay(folder, homes / f"{k:04d}-{folder.name}", replay=rep, settings=settings)
         truth = rep.truth or {"fault": "none"}
+        cases = fault_cases(truth, float(ts[-1]))
+        history = rep.batches.history_before(min(c.start for c in cases)) if cases else None
         rows, normal = score_run(
             res.incidents, truth, float(ts[0]), float(ts[-1]) + step, res.anomalies
         )
@@ -311,6 +324,10 @@ def evaluate_folders(
                 "incidents": len(res.incidents),
                 "false_incidents": int(normal["false_incidents"]),
                 "normal_hours": round(normal["normal_seconds"] / 3600.0, 2),
+                # samples of the typical series before the first fault: under the
+                # probation, the fault cannot page (the replay is too short to judge)
+                "history_samples": history,
+                "short": history is not None and history < probation,
             }
         )
         if on_done:

@@ -26,10 +26,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import ValidationError
 
 from foreshock.packs.model import MetricSpec, Pack, base_name
+from foreshock.packs.naming import guess_role
 from foreshock.schemas.errors import ConfigError
 from foreshock.schemas.yaml_input import YamlInputError, load_yaml
 
@@ -88,15 +90,20 @@ def load_packs(extra: Iterable[Path] = ()) -> dict[str, Pack]:
 
 
 def guess_spec(metric: str) -> MetricSpec:
-    """Spec for a metric no pack knows: both directions suspect; counters by name.
+    """Spec for a metric no pack knows: counters by name, the role and the bad direction by
+    the words of the name (:func:`~foreshock.packs.naming.guess_role`), else both
+    directions suspect.
 
-    >>> guess_spec("my_app_jobs_total").type, guess_spec("queue_depth").bad
+    >>> guess_spec("my_app_jobs_total").type, guess_spec("my_app_jobs_total").bad
     ('counter', 'both')
+    >>> spec = guess_spec('checkout_latency_seconds{quantile="0.95"}')
+    >>> spec.type, spec.role, spec.bad, spec.unit
+    ('gauge', 'latency', 'up', 's')
     """
     name = base_name(metric)
-    if name.endswith(_COUNTER_SUFFIXES):
-        return MetricSpec(type="counter", role="other", bad="both")
-    return MetricSpec(type="gauge", role="other", bad="both")
+    role, bad, unit = guess_role(metric)
+    kind: Literal["counter", "gauge"] = "counter" if name.endswith(_COUNTER_SUFFIXES) else "gauge"
+    return MetricSpec(type=kind, role=role, bad=bad, unit=unit)
 
 
 class PackIndex:

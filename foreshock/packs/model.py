@@ -32,6 +32,64 @@ def base_name(metric: str) -> str:
 #: Labels that name a statistic of one signal (a quantile, a histogram bucket), not a signal.
 STAT_LABELS = frozenset({"stat", "quantile", "le"})
 
+#: A statistic written into a metric's name instead of a label (``latency_p99``,
+#: ``rt-median``, ``duration_95``). ``max`` and ``min`` are left out: ``connections_max``
+#: is more often a limit than a statistic.
+_NAME_STAT = re.compile(r"[_.\-](p\d{2,3}|median|avg|mean|50|75|90|95|99|999)$", re.IGNORECASE)
+
+
+def family_of(metric: str) -> str:
+    """A metric's name without its labels and without a statistic written into the name.
+
+    >>> family_of('request_latency_seconds{stat="p99"}'), family_of("latency_p90")
+    ('request_latency_seconds', 'latency')
+    >>> family_of("carts_latency-50"), family_of("node_load1"), family_of("connections_max")
+    ('carts_latency', 'node_load1', 'connections_max')
+    """
+    name = base_name(metric)
+    return _NAME_STAT.sub("", name) or name
+
+
+def statistic_of(metric: str) -> str | None:
+    """The statistic a series carries (``p99``, ``0.95``, ``avg``...): its ``stat`` or
+    ``quantile`` label, else a statistic written into its name; None for neither.
+
+    >>> statistic_of('lat{stat="P99"}'), statistic_of("lat_p95"), statistic_of("lat-99")
+    ('p99', 'p95', 'p99')
+    >>> statistic_of('lat{quantile="0.9"}'), statistic_of("rt_median"), statistic_of("lat")
+    ('0.9', 'median', None)
+    """
+    labels = labels_of(metric)
+    for key in ("stat", "quantile"):
+        value = labels.get(key, "").strip().lower()
+        if value:
+            return value
+    found = _NAME_STAT.search(base_name(metric))
+    if found is None:
+        return None
+    text = found.group(1).lower()
+    return f"p{text}" if text.isdigit() else text
+
+
+def quantile_of(metric: str) -> float | None:
+    """The quantile of a statistic (0.99 for ``p99`` or ``0.99``, 0.5 for a median; None
+    for a mean, a max or no statistic).
+
+    >>> quantile_of('lat{stat="p999"}'), quantile_of("lat_p50"), quantile_of('lat{stat="avg"}')
+    (0.999, 0.5, None)
+    """
+    text = statistic_of(metric) or ""
+    if text == "median":
+        return 0.5
+    number = text[1:] if text.startswith("p") else text
+    try:
+        q = float(number)
+    except ValueError:
+        return None
+    if text.startswith("p"):
+        q = q / 100.0 if len(number) <= 2 else float("0." + number)
+    return q
+
 
 def signal_of(metric: str) -> str:
     """One signal of a metric: its name and labels, without the statistic's label.
@@ -43,12 +101,14 @@ def signal_of(metric: str) -> str:
     'request_latency_seconds{caller="frontend"}'
     >>> signal_of('http_request_duration_seconds{quantile="0.99"}')
     'http_request_duration_seconds'
+    >>> signal_of('latency_p90{caller="frontend"}')
+    'latency{caller="frontend"}'
     """
     labels = {k: v for k, v in labels_of(metric).items() if k not in STAT_LABELS}
     if not labels:
-        return base_name(metric)
+        return family_of(metric)
     inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return f"{base_name(metric)}{{{inner}}}"
+    return f"{family_of(metric)}{{{inner}}}"
 
 
 #: The quantile from which a statistic describes a signal's tail (its slowest requests).
@@ -63,25 +123,14 @@ def is_tail_statistic(metric: str) -> bool:
     slow, while a fault of the service moves its bulk as well.
 
     >>> [is_tail_statistic(m) for m in ('lat{stat="p99"}', 'lat{stat="avg"}',
-    ...  'lat{quantile="0.95"}', 'lat{stat="p50",caller="a"}', 'lat{stat="max"}', 'lat')]
-    [True, False, True, False, True, False]
+    ...  'lat{quantile="0.95"}', 'lat{stat="p50",caller="a"}', 'lat{stat="max"}', 'lat',
+    ...  'latency_p95', 'latency-50')]
+    [True, False, True, False, True, False, True, False]
     """
-    labels = labels_of(metric)
-    for key in ("stat", "quantile"):
-        value = labels.get(key, "").strip().lower()
-        if not value:
-            continue
-        if value == "max":
-            return True
-        number = value[1:] if value.startswith("p") else value
-        try:
-            q = float(number)
-        except ValueError:
-            continue
-        if value.startswith("p"):
-            q = q / 100.0 if len(number) <= 2 else float("0." + number)
-        return q >= TAIL_QUANTILE
-    return False
+    if statistic_of(metric) == "max":
+        return True
+    q = quantile_of(metric)
+    return q is not None and q >= TAIL_QUANTILE
 
 
 def labels_of(metric: str) -> dict[str, str]:

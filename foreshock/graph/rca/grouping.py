@@ -17,7 +17,11 @@ one resource, once one of them has been anomalous for :data:`LONE_STEPS` of its 
 steps; one series alone after ``single_after`` seconds (and as many steps) — a lone blip
 pages nobody — and only if its signal is anomalous in its bulk: a signal seen only in its
 tail statistics (:func:`~foreshock.packs.model.is_tail_statistic`, p90 and above) is a few
-slow requests, never credible alone. Anomalies of a series on probation (too young to
+slow requests, never credible alone. Changes of traffic alone (every anomaly of the group
+of role ``throughput``, either direction suspect in its pack) never open one, on one
+resource or on many: they are demand, not a failure — a service that fails under load shows
+its latency, errors or saturation. Anomalies
+of a series on probation (too young to
 trust its baseline, see :mod:`foreshock.detectors.decision`) are evidence only. An incident
 resolves when all its anomalies have closed and ``resolve_after`` seconds passed quietly.
 A group never opened whose anomalies all closed (a blip, a few new log lines) still
@@ -297,10 +301,22 @@ class IncidentGrouper:
         g.last_activity = max(g.last_activity, a.detected_at)
         return self._emit(g, a.detected_at)
 
+    def _demand(self, a: Anomaly) -> bool:
+        """A change of traffic either way (role ``throughput``, both directions suspect).
+
+        A traffic metric whose pack calls one direction bad (a consumer's messages
+        processed falling, cache misses rising) is a failing signal, not demand.
+        """
+        if (a.role or "other") != "throughput":
+            return False
+        return self.ranker.packs.spec(self.graph.kind(a.resource), a.metric).bad == "both"
+
     def _credible(self, g: _Group, now: float) -> bool:
         if any(a.kind == "predicted_exhaustion" for a in g.anomalies):
             return True  # already a decision with hysteresis: page with its lead time
         counted = [a for a in g.anomalies if a.kind != "log" and not a.probation]
+        if all(self._demand(a) for a in counted):
+            return False  # traffic alone is demand, not a failure
         # the p90, p95 and p99 of one latency are one signal, not three: series count by
         # signal (the name and labels without the statistic's) per resource; one service's
         # request times as two callers measure them are two observers, two signals

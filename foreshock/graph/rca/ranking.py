@@ -59,7 +59,7 @@ from collections.abc import Mapping, Sequence
 
 from foreshock.graph.backends.base import GraphBackend
 from foreshock.packs.loader import PackIndex
-from foreshock.packs.model import STAT_LABELS, Effect, FailureMode, base_name, labels_of
+from foreshock.packs.model import Effect, FailureMode, family_of, quantile_of
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.incident import CandidateEvidence, RootCauseCandidate, ScoreParts
 
@@ -139,12 +139,7 @@ def slowdown_only(own: Sequence[Anomaly]) -> float | None:
 def _quantile(a: Anomaly) -> float | None:
     """The quantile a request-time series carries (0.99 for ``p99`` or ``0.99``; None for a
     mean or a series without a statistic label)."""
-    labels = labels_of(a.metric)
-    text = next((labels[k] for k in STAT_LABELS if k in labels), "")
-    try:
-        return float(text[1:]) / 100.0 if text.startswith("p") else float(text)
-    except ValueError:
-        return None
+    return quantile_of(a.metric)
 
 
 def _outgrown(
@@ -184,7 +179,7 @@ def _outgrown(
 
 def _family(a: Anomaly) -> tuple[str, str]:
     """A series' metric family: its resource and metric name without labels."""
-    return a.resource, base_name(a.metric)
+    return a.resource, family_of(a.metric)
 
 
 class RootCauseRanker:
@@ -283,7 +278,7 @@ class RootCauseRanker:
 
     def _corroborated(self, opened: Sequence[Anomaly]) -> list[tuple[str, float]]:
         """(resource, onset) of each anomaly another metric family began near (see below)."""
-        fams = [(a.onset, (a.resource, base_name(a.metric)), a.step or 0.0) for a in opened]
+        fams = [(a.onset, (a.resource, family_of(a.metric)), a.step or 0.0) for a in opened]
         out: list[tuple[str, float]] = []
         for a, (t, fam, step) in zip(opened, fams, strict=True):
             tol = max(self.onset_tau, step)

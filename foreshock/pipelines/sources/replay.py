@@ -135,6 +135,21 @@ class ReplayBatches(Sequence[MetricBatch]):
         view.flags.writeable = False
         return view
 
+    def history_before(self, t: float) -> int:
+        """How many samples the typical series (the median) has before time ``t``.
+
+        >>> b = ReplayBatches(np.array([0.0, 15.0, 30.0]), np.array([0, 2, 3, 5]),
+        ...                   np.array([0, 1, 0, 0, 1], dtype=np.int32), np.ones(5),
+        ...                   ["db", "db"], ["up", "qps"])
+        >>> b.history_before(20.0), b.history_before(0.0)
+        (1, 0)
+        """
+        k = int(np.searchsorted(self._times, t, side="left"))
+        ids = self._ids[int(self._starts[0]) : int(self._starts[k])]
+        counts = np.bincount(ids, minlength=len(self._metrics))
+        seen = np.unique(self._ids[int(self._starts[0]) : int(self._starts[-1])])
+        return int(np.median(counts[seen])) if seen.size else 0
+
     @property
     def nbytes(self) -> int:
         """Bytes held by the columns (not counting the series names)."""

@@ -38,3 +38,32 @@ def test_every_recorded_lab_fault_is_named_with_its_failure_mode(tmp_path: Path)
     }
     assert wrong == {}, wrong
     assert res["false_incidents"] == 0, res["replays"]
+
+
+def test_a_replay_too_short_to_judge_says_so(tmp_path: Path) -> None:
+    # the redis_down recording cut to its last 5 minutes before the fault: 60 samples of
+    # a 5-second scrape, under the 90 of probation, so the fault cannot page; the user is
+    # told why (and what to do), instead of reading a silent miss
+    import csv
+    import gzip
+    import shutil
+
+    src, dst = DATA / "redis_down", tmp_path / "short" / "redis_down"
+    dst.mkdir(parents=True)
+    truth = json.loads((src / "truth.json").read_text())
+    with gzip.open(src / "metrics.csv.gz", "rt", newline="") as fh:
+        rows = list(csv.reader(fh))
+    with (dst / "metrics.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(rows[0])
+        w.writerows(r for r in rows[1:] if float(r[0]) >= truth["start"] - 300)
+    for name in ("truth.json", "topology.yaml"):
+        shutil.copy(src / name, dst / name)
+    out = CliRunner().invoke(app, ["eval", "replays", str(dst.parent), "--json"])
+    assert out.exit_code == 0, out.output
+    res = json.loads(out.output)
+    assert res["faults"][0]["miss"] == "too_young"
+    assert res["replays"][0]["short"] and res["replays"][0]["history_samples"] == 60
+    text = CliRunner().invoke(app, ["eval", "replays", str(dst.parent)], env={"COLUMNS": "200"})
+    assert "60 samples before the first fault" in text.output
+    assert "Record a longer window" in text.output
