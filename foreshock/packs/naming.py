@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from foreshock.packs.model import Bad, family_of
 
@@ -67,10 +68,12 @@ def _words(metric: str) -> list[str]:
     return _WORD.findall(name.lower())
 
 
+@lru_cache(maxsize=8192)
 def guess_role(metric: str) -> tuple[str, Bad, str | None]:
     """``(role, bad direction, unit)`` of a metric read from the words of its name.
 
-    ``("other", "both", None)`` when no word names a role.
+    ``("other", "both", None)`` when no word names a role. Cached: the grouper asks on
+    every tick for the series of the groups it holds.
     """
     words = _words(metric)
     have = set(words)
