@@ -76,18 +76,13 @@ def _print_misses(summary: dict[str, Any]) -> None:
 
 def _print_short(ev: Evaluation) -> None:
     """Warn of replays too short to judge: their series are on probation at the fault."""
-    from foreshock.detectors.decision import EpisodeDecider
-
     short = [r for r in ev.replays or [] if r.get("short")]
-    if not short:
-        return
-    need = EpisodeDecider().mature
     for r in short[:5]:
         console.print(
             f"[yellow]warning:[/yellow] {plain(r['replay'])}: its series have "
             f"{r['history_samples']} samples before the first fault; a series pages only "
-            f"after {need} (probation: a baseline learned from a few samples is no reason "
-            "to page). Record a longer window before the fault."
+            f"after {r['probation']} (probation: a baseline learned from a few samples is "
+            "no reason to page). Record a longer window before the fault."
         )
     if len(short) > 5:
         console.print(f"[yellow]warning:[/yellow] ... and {len(short) - 5} more replays")

@@ -327,6 +327,7 @@ def evaluate_folders(
                 # samples of the typical series before the first fault: under the
                 # probation, the fault cannot page (the replay is too short to judge)
                 "history_samples": history,
+                "probation": probation,
                 "short": history is not None and history < probation,
             }
         )
