@@ -40,7 +40,7 @@ GenericNames = Annotated[
     bool,
     typer.Option(
         "--generic-names",
-        help="Write the series under generic names (latency_p90, cpu_usage) that no pack "
+        help="Write the series under generic names (latency_ms_p90 in ms, cpu_usage) that no pack "
         "knows: how the method holds on metrics named by someone else.",
     ),
 ]

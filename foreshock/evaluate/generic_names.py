@@ -4,13 +4,14 @@
 names (``request_latency_seconds{stat="p90"}``, ``container_cpu_usage_percent``). A
 user's own exporters, or another benchmark's files, call them something else. With
 ``--generic-names`` the replays are rewritten the way a person might name the same series
-(``latency_p90``, ``cpu_usage``): no pack knows them, so what each series *is* has to be
-read from its name (:mod:`foreshock.packs.naming`).
+(``latency_ms_p90`` in milliseconds, ``cpu_usage``): no pack knows them, so what each
+series *is* — and a request time's unit — has to be read from its name
+(:mod:`foreshock.packs.naming`).
 
 Examples
 --------
 >>> generic_name('request_latency_seconds{stat="p90",caller="frontend"}')
-'latency_p90{caller="frontend"}'
+'latency_ms_p90{caller="frontend"}'
 >>> generic_name("container_cpu_usage_percent"), generic_name("some_other_metric")
 ('cpu_usage', 'some_other_metric')
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from foreshock.packs.model import base_name, labels_of
 
-__all__ = ["GENERIC", "generic_name", "rename_replay"]
+__all__ = ["GENERIC", "SCALE", "generic_name", "rename_replay"]
 
 #: The packs' names of the series the public data hold, and a generic name for each.
 GENERIC = {
@@ -38,9 +39,12 @@ GENERIC = {
     "http_requests_total": "requests_total",
     "http_request_errors_total": "errors_total",
     "request_errors_percent": "error_rate",
-    "client_latency_seconds": "client_latency",
-    "request_latency_seconds": "latency",
+    "client_latency_seconds": "client_latency_ms",
+    "request_latency_seconds": "latency_ms",
 }
+
+#: Values rewritten in another unit: request times in milliseconds, as many exporters write.
+SCALE = {"client_latency_seconds": 1000.0, "request_latency_seconds": 1000.0}
 
 
 def generic_name(metric: str) -> str:
@@ -64,16 +68,18 @@ def rename_replay(folder: Path) -> None:
         path = folder / "metrics.csv.gz"
     opener = gzip.open if zipped else open
     tmp = path.with_name(path.name + ".tmp")
-    cache: dict[str, str] = {}
+    cache: dict[str, tuple[str, float]] = {}
     with opener(path, "rt", newline="") as fi, opener(tmp, "wt", newline="") as fo:
         rows, out = csv.reader(fi), csv.writer(fo)
         header = next(rows)
         out.writerow(header)
-        col = header.index("metric")
+        col, val = header.index("metric"), header.index("value")
         for row in rows:
             m = row[col]
             if m not in cache:
-                cache[m] = generic_name(m)
-            row[col] = cache[m]
+                cache[m] = generic_name(m), SCALE.get(base_name(m), 1.0)
+            row[col], scale = cache[m]
+            if scale != 1.0 and row[val]:
+                row[val] = repr(float(row[val]) * scale)
             out.writerow(row)
     tmp.replace(path)

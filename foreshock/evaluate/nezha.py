@@ -36,7 +36,15 @@ Metrics, under the service and host packs' names:
   ``request_latency_seconds{stat="p50",caller="…",reporter="source"|"destination"}``
 
 ``CpuUsage(m)`` and ``MemoryUsage(Mi)`` repeat the rates; ``PodSuccessRate(%)`` is zero
-throughout the published files: they are left out.
+throughout the published files: they are left out. A column this list does not know (another
+system's files may carry more) is kept under its own name written in snake case, its unit
+and statistic as words (``PodLatencyAvg(ms)`` → ``pod_latency_ms_avg``): what it measures is
+then read from those words (:mod:`foreshock.packs.naming`), not dropped.
+
+The service-level file names its service (``ServiceName``); the calls of the per-edge files
+are ``<caller>_<callee>`` split where both sides are services of the day (names may hold
+``_``). Without a ``ServiceName`` that is a service, the service-level series go to the
+entry service: the one service that no other calls.
 
 Examples
 --------
@@ -44,6 +52,8 @@ Examples
 'productcatalogservice'
 >>> minute("2022-08-22 03:51:19.607158889 +0000 UTC m=+0.113112869")
 1661140260.0
+>>> column_name("PodLatencyAvg(ms)"), column_name("NodeDiskUsageRate(%)")
+('pod_latency_ms_avg', 'node_disk_usage_rate_percent')
 """
 
 from __future__ import annotations
@@ -60,7 +70,7 @@ import yaml
 
 from foreshock.schemas.errors import SchemaError
 
-__all__ = ["SETTLE", "build_day", "days", "epoch", "minute", "service_of"]
+__all__ = ["SETTLE", "build_day", "column_name", "days", "epoch", "minute", "service_of"]
 
 #: After the last fault, this long is left out before the fault-free stretch begins.
 SETTLE = 600.0
@@ -95,6 +105,48 @@ _FRONT_METRICS = {
     "LatencyP95(s)": 'request_latency_seconds{stat="p95",scope="service"}',
     "LatencyP99(s)": 'request_latency_seconds{stat="p99",scope="service"}',
 }
+
+
+#: Columns read otherwise (times, names, the workload) or left out (see above).
+_NOT_SERIES = frozenset(
+    {
+        "Time",
+        "TimeStamp",
+        "PodName",
+        "ServiceName",
+        "PodWorkload(Ops)",
+        "CpuUsage(m)",
+        "MemoryUsage(Mi)",
+        "PodSuccessRate(%)",
+        "SuccessRate(%)",
+    }
+)
+_UNIT_WORDS = {"s": "seconds", "%": "percent", "ms": "ms", "us": "us", "mi": "mib"}
+_STAT_WORD = re.compile(r"^(p\d{2,3}|avg|mean|median)$")
+
+
+def column_name(column: str) -> str:
+    """A metric name for a column no mapping knows: snake case, unit then statistic last."""
+    head, _, unit = column.partition("(")
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", head)
+    words = [w.lower() for w in words]
+    stat = words.pop() if len(words) > 1 and _STAT_WORD.match(words[-1]) else None
+    unit = unit.rstrip(")").strip().lower()
+    if unit:
+        words.append(_UNIT_WORDS.get(unit, re.sub(r"[^a-z0-9]+", "_", unit).strip("_")))
+    if stat:
+        words.append(stat)
+    return "_".join(w for w in words if w)
+
+
+def _extra(row: dict[str, str], known: dict[str, str], node: bool) -> Iterator[tuple[str, float]]:
+    """(name, value) of the numeric columns of ``row`` no mapping knows (node's or pod's)."""
+    for col, cell in row.items():
+        if not col or col in known or col in _NOT_SERIES or col.startswith("Node") != node:
+            continue
+        v = _num(cell)
+        if math.isfinite(v):
+            yield column_name(col), v
 
 
 def service_of(pod: str) -> str:
@@ -157,6 +209,7 @@ def _day_rows(day: Path) -> tuple[list[Row], list[tuple[str, str]]]:
                     v = _num(row.get(col))
                     if math.isfinite(v):
                         rows.append((t, svc, name, v))
+                rows += [(t, svc, n, v) for n, v in _extra(row, _POD_METRICS, node=False)]
                 ops = _num(row.get("PodWorkload(Ops)"))
                 if math.isfinite(ops):
                     rows.append((t, svc, "@ops", ops))
@@ -167,23 +220,47 @@ def _day_rows(day: Path) -> tuple[list[Row], list[tuple[str, str]]]:
                         v = _num(row.get(col))
                         if math.isfinite(v):
                             rows.append((t, host, name, v))
-    rows += _edge_rows(metric)
+                    rows += [(t, host, n, v) for n, v in _extra(row, _NODE_METRICS, node=True)]
+    services = {r[1] for r in rows if not r[1].startswith("node-")}
+    rows += _edge_rows(metric, services)
     front = metric / "front_service.csv"
     if front.is_file():
         with front.open(newline="") as fh:
             for row in csv.DictReader(fh):
                 t = minute(row["Time"])
+                svc = _entry_service(row.get("ServiceName", ""), services, edges)
                 for col, name in _FRONT_METRICS.items():
                     v = _num(row.get(col))
                     if math.isfinite(v):
-                        rows.append((t, "frontend", name, v))
+                        rows.append((t, svc, name, v))
                 sr = _num(row.get("SuccessRate(%)"))
                 if math.isfinite(sr):
-                    rows.append((t, "frontend", "request_errors_percent", 100.0 - sr))
+                    rows.append((t, svc, "request_errors_percent", 100.0 - sr))
     return rows, edges
 
 
-def _edge_rows(metric: Path) -> list[Row]:
+def _entry_service(named: str, services: set[str], edges: list[tuple[str, str]]) -> str:
+    """The service a service-level row is about: the one it names (any case), else the one
+    service no other service calls (the entry of the call graph), else ``frontend``."""
+    by_lower = {s.lower(): s for s in services}
+    if named.strip().lower() in by_lower:
+        return by_lower[named.strip().lower()]
+    called = {b for _, b in edges}
+    roots = sorted({a for a, _ in edges if a in services and a not in called})
+    return roots[0] if len(roots) == 1 else "frontend"
+
+
+def _split_call(column: str, services: set[str]) -> tuple[str, str] | None:
+    """``(caller, callee)`` of a per-edge column ``<caller>_<callee>``: the split at an
+    ``_`` where both sides are services of the day, else at the first ``_``."""
+    cuts = [i for i, ch in enumerate(column) if ch == "_"]
+    for i in cuts:
+        if column[:i] in services and column[i + 1 :] in services:
+            return column[:i], column[i + 1 :]
+    return (column[: cuts[0]], column[cuts[0] + 1 :]) if cuts else None
+
+
+def _edge_rows(metric: Path, services: set[str]) -> list[Row]:
     """Per-call-edge median request times (``source_50.csv``: as the caller measures them,
     ``destination_50.csv``: as the callee does), as request times of the *callee* labelled
     by caller and reporter — a service mesh's view of a service (Istio's request duration by
@@ -198,9 +275,10 @@ def _edge_rows(metric: Path) -> list[Row]:
             for row in csv.DictReader(fh):
                 t = minute(row["time"])
                 for col, cell in row.items():
-                    if col in ("time", "timestamp") or "_" not in col:
+                    call = None if col in ("time", "timestamp") else _split_call(col, services)
+                    if call is None:
                         continue
-                    caller, callee = col.split("_", 1)
+                    caller, callee = call
                     v = _num(cell)
                     if math.isfinite(v):
                         metric_name = (

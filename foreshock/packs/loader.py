@@ -132,6 +132,19 @@ class PackIndex:
             spec = self._by_metric.get(metric) or self._by_metric.get(base_name(metric))
         return spec or guess_spec(metric)
 
+    def named(self, kind: str, metric: str) -> bool:
+        """Whether a pack names ``metric`` (its resource's pack or, by name, another's):
+        False for a series whose spec is read from its name (:func:`guess_spec`).
+
+        >>> idx = PackIndex(load_packs())
+        >>> idx.named("service", "container_cpu_usage_percent"), idx.named("service", "cpu")
+        (True, False)
+        """
+        pack = self.packs.get(kind)
+        if pack and pack.metric(metric):
+            return True
+        return metric in self._by_metric or base_name(metric) in self._by_metric
+
     def known(self, kind: str, metric: str) -> bool:
         pack = self.packs.get(kind)
         return bool(pack and pack.metric(metric))

@@ -59,7 +59,14 @@ from collections.abc import Mapping, Sequence
 
 from foreshock.graph.backends.base import GraphBackend
 from foreshock.packs.loader import PackIndex
-from foreshock.packs.model import Effect, FailureMode, family_of, quantile_of
+from foreshock.packs.model import (
+    Effect,
+    FailureMode,
+    Symptom,
+    family_of,
+    quantile_of,
+)
+from foreshock.packs.naming import same_subject
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.incident import CandidateEvidence, RootCauseCandidate, ScoreParts
 
@@ -101,11 +108,16 @@ def log_hints(own: Sequence[Anomaly]) -> set[str]:
     }
 
 
+#: Units of a request time, in seconds (a counter's ``ms/s`` is a rate, not a time).
+TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
+
+
 def _rise_s(a: Anomaly) -> float | None:
     """How many seconds a request-time anomaly added (None for any other anomaly)."""
-    if (a.role or "other") != "latency" or a.unit != "s" or a.direction != "up":
+    scale = TIME_UNITS.get(a.unit or "")
+    if (a.role or "other") != "latency" or scale is None or a.direction != "up":
         return None
-    return max(a.value - a.baseline, 0.0)
+    return max(a.value - a.baseline, 0.0) * scale
 
 
 def slowdown_only(own: Sequence[Anomaly]) -> float | None:
@@ -218,13 +230,17 @@ class RootCauseRanker:
             return None, 0.0, []
         best: tuple[str | None, float, list[str]] = (None, 0.0, [])
         hints = log_hints(own)
+        kind = self.graph.kind(resource)
+        unnamed = [a for a in own if not self.packs.named(kind, a.metric)]
         for name, mode in pack.failure_modes.items():
             total = sum(s.weight for s in mode.symptoms) or 1.0
-            matched = [
-                s for s in mode.symptoms if any(s.matches(a.metric, a.direction) for a in own)
-            ]
-            seen = sum(s.weight for s in matched)
-            labels = [f"{s.metric} {s.direction}" for s in matched]
+            seen, labels = 0.0, []
+            stood_in: set[str] = set()  # roles a series no pack names stood in for
+            for s in sorted(mode.symptoms, key=lambda s: -s.weight):
+                label = self._symptom_seen(kind, s, own, unnamed, stood_in)
+                if label is not None:
+                    seen += s.weight
+                    labels.append(label)
             if name in hints:
                 seen, total = seen + LOG_PATTERN_WEIGHT, total + LOG_PATTERN_WEIGHT
                 labels.append("a log line of this failure mode")
@@ -232,6 +248,36 @@ class RootCauseRanker:
             if score > best[1]:
                 best = (name, score, labels)
         return best
+
+    def _symptom_seen(
+        self,
+        kind: str,
+        s: Symptom,
+        own: Sequence[Anomaly],
+        unnamed: Sequence[Anomaly],
+        stood_in: set[str],
+    ) -> str | None:
+        """How a symptom shows among a resource's anomalies (None: it does not).
+
+        By its pack name, else on a series no pack names that reads as the same signal
+        (same role, a subject word in common: :func:`~foreshock.packs.naming.same_subject`),
+        so a user's ``cpu_usage`` is a CPU symptom as ``container_cpu_usage_percent`` is.
+        A mode often lists one signal under each exporter's name (three names of an error
+        count, two of a request time), and a reading cannot tell which name a series
+        replaces: series read from their names stand in for one symptom per role only
+        (``stood_in`` collects the roles used), or one ``error_rate`` would read as three
+        symptoms and a client's and a server's request time as two.
+        """
+        if any(s.matches(a.metric, a.direction) for a in own):
+            return f"{s.metric} {s.direction}"
+        role = self.packs.spec(kind, s.metric).role
+        if role in stood_in:
+            return None
+        for a in unnamed:
+            if a.direction == s.direction and same_subject(s.metric, role, a.metric):
+                stood_in.add(role)
+                return f"{s.metric} {s.direction} (read as {family_of(a.metric)})"
+        return None
 
     def _mode(self, resource: str, name: str | None) -> FailureMode | None:
         pack = self.packs.packs.get(self.graph.kind(resource))

@@ -114,7 +114,7 @@ def test_eval_can_rewrite_a_replay_under_generic_names(tmp_path: Path) -> None:
     rename_replay(folder)
     lines = (folder / "metrics.csv").read_text().splitlines()
     assert lines[1:] == [
-        '1,checkout,"latency_p90{caller=""frontend""}",0.2',
+        '1,checkout,"latency_ms_p90{caller=""frontend""}",200.0',
         "1,checkout,cpu_usage,40",
         "1,checkout,my_own_metric,3",
     ]
