@@ -54,7 +54,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 
 from foreshock.graph.backends.base import GraphBackend
@@ -69,6 +69,9 @@ from foreshock.packs.model import (
 from foreshock.packs.naming import same_subject
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.incident import CandidateEvidence, RootCauseCandidate, ScoreParts
+
+#: The pack read for a resource of no known kind whose metrics no pack names.
+DEFAULT_KIND = "service"
 
 #: Roles a dependency's failure does not explain on a dependent (they are its own usage).
 INTRINSIC_ROLES = frozenset({"utilisation", "limit"})
@@ -225,12 +228,12 @@ class RootCauseRanker:
         self, resource: str, own: Sequence[Anomaly]
     ) -> tuple[str | None, float, list[str]]:
         """Failure mode of the resource's pack best matched by its anomalies."""
-        pack = self.packs.packs.get(self.graph.kind(resource))
+        kind = self.kind_of(resource, own)
+        pack = self.packs.packs.get(kind)
         if pack is None or not own:
             return None, 0.0, []
         best: tuple[str | None, float, list[str]] = (None, 0.0, [])
         hints = log_hints(own)
-        kind = self.graph.kind(resource)
         unnamed = [a for a in own if not self.packs.named(kind, a.metric)]
         for name, mode in pack.failure_modes.items():
             total = sum(s.weight for s in mode.symptoms) or 1.0
@@ -279,8 +282,23 @@ class RootCauseRanker:
                 return f"{s.metric} {s.direction} (read as {family_of(a.metric)})"
         return None
 
-    def _mode(self, resource: str, name: str | None) -> FailureMode | None:
-        pack = self.packs.packs.get(self.graph.kind(resource))
+    def kind_of(self, resource: str, own: Sequence[Anomaly]) -> str:
+        """The kind whose pack reads ``resource``'s failure modes: its topology kind; for a
+        resource of no known kind (no topology, or a kind no pack covers), the kind whose
+        pack names most of its metrics, else :data:`DEFAULT_KIND` — a service's modes (errors,
+        latency, CPU, memory) are those of any process."""
+        kind = self.graph.kind(resource)
+        if kind in self.packs.packs:
+            return kind
+        votes = Counter(
+            k for a in own for k, pack in self.packs.packs.items() if pack.metric(a.metric)
+        )
+        if votes:
+            return votes.most_common(1)[0][0]
+        return DEFAULT_KIND if DEFAULT_KIND in self.packs.packs else kind
+
+    def _mode(self, kind: str, name: str | None) -> FailureMode | None:
+        pack = self.packs.packs.get(kind)
         return pack.failure_modes.get(name) if pack and name else None
 
     def _effect_targets(self, resource: str, effect: Effect) -> set[str]:
@@ -395,7 +413,7 @@ class RootCauseRanker:
             # still failing when the burst began (a precursor that ended before: only alone)
             now = [a for a in own if ended.get(a.series, math.inf) >= burst] or own
             mode_name, knowledge, matched = self.best_mode(cand, now)
-            mode = self._mode(cand, mode_name)
+            mode = self._mode(self.kind_of(cand, now), mode_name)
             # a failure travels up to dependents as latency, errors, saturation... not as a
             # change of traffic: a database whose queries drop because its client broke
             # has not failed, and explains none of the client's symptoms

@@ -115,3 +115,14 @@ def test_a_service_short_of_memory_is_named_so_under_any_name() -> None:
     for metric in ("container_memory_usage_percent", "mem", "memory_usage"):
         mode, knowledge, _ = RANKER.best_mode("app", [an(metric), an("latency_p90")])
         assert (mode, knowledge) == ("memory_pressure", 1.0), metric
+
+
+def test_without_a_topology_a_resource_is_read_by_the_pack_that_names_its_metrics() -> None:
+    # a replay with no topology.yaml: every resource is of kind "other", which no pack
+    # covers, so no failure mode was ever matched (the knowledge factor silent for all)
+    bare = RootCauseRanker(NetworkXGraph(Topology(nodes=[], edges=[])), PackIndex(load_packs()))
+    assert bare.best_mode("app", [an("cpu_usage"), an("latency_p90")])[0] == "cpu_saturation"
+    db = [an("mysql_global_status_threads_connected"), an("mysql_global_status_aborted_connects")]
+    assert bare.best_mode("app", db)[0] == "connection_exhaustion"
+    (cand,) = bare.rank([an("memory_usage"), an("latency_p90")])
+    assert cand.failure_mode == "memory_pressure" and cand.evidence.parts.knowledge == 1.0
