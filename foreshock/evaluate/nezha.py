@@ -139,10 +139,17 @@ def column_name(column: str) -> str:
     return "_".join(w for w in words if w)
 
 
+#: Columns that number rows or name times, whatever their case: not measurements (an index
+#: written by a data-frame library, ``Unnamed: 0``, rises by one a row forever).
+_ROW_KEYS = re.compile(r"^(unnamed.*|index|id|time|timestamp|date|datetime)$", re.IGNORECASE)
+
+
 def _extra(row: dict[str, str], known: dict[str, str], node: bool) -> Iterator[tuple[str, float]]:
     """(name, value) of the numeric columns of ``row`` no mapping knows (node's or pod's)."""
     for col, cell in row.items():
         if not col or col in known or col in _NOT_SERIES or col.startswith("Node") != node:
+            continue
+        if _ROW_KEYS.match(col.strip()):
             continue
         v = _num(cell)
         if math.isfinite(v):

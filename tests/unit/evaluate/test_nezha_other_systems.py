@@ -28,12 +28,15 @@ def _day(tmp_path: Path, service_name: str) -> Path:
     (metric / "dependency.csv").write_text(
         f"Source,Target,Weight\nloadgenerator,10.0.0.1,1\n{UI},{ORDERS},1\n{ORDERS},10.0.0.2,1\n"
     )
-    head = "Time,PodName,CpuUsageRate(%),PodLatencyAvg(ms),NodeCpuUsageRate(%),NodeDiskIo(Bps)"
+    head = (
+        "Unnamed: 0,Time,PodName,CpuUsageRate(%),PodLatencyAvg(ms),NodeCpuUsageRate(%),"
+        "NodeDiskIo(Bps)"
+    )
     for pod in PODS.values():
         lines = [head]
         for m in range(0, 600):
             h, mm = divmod(m, 60)
-            lines.append(f"2023-01-29 {3 + h:02d}:{mm:02d}:19.5 +0000 UTC,{pod},5,12.5,20,300")
+            lines.append(f"{m},2023-01-29 {3 + h:02d}:{mm:02d}:19.5 +0000 UTC,{pod},5,12.5,20,300")
         (metric / f"{pod}_metric.csv").write_text("\n".join(lines) + "\n")
     front = ["Time,TimeStamp,ServiceName,SuccessRate(%),LatencyP50(s)"]
     front += [f"2023-01-29 03:{m:02d}:19.5 +0000 UTC,0,{service_name},97,0.2" for m in range(5)]
@@ -90,3 +93,5 @@ def test_columns_the_mapping_does_not_know_are_kept_and_read_by_their_words(
     assert ("node-10.0.0.2", "node_disk_io_bps") in series
     assert not any(m == "pod_latency_ms_avg" for r, m in series if r.startswith("node-"))
     assert guess_role("pod_latency_ms_avg") == ("latency", "up", "ms")
+    # a data-frame index column (rises by one a row) is not a measurement
+    assert not any(m.startswith("unnamed") for _, m in series)
