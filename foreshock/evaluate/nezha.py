@@ -107,11 +107,9 @@ _FRONT_METRICS = {
 }
 
 
-#: Columns read otherwise (times, names, the workload) or left out (see above).
+#: Columns read otherwise (names, the workload) or left out (see above).
 _NOT_SERIES = frozenset(
     {
-        "Time",
-        "TimeStamp",
         "PodName",
         "ServiceName",
         "PodWorkload(Ops)",
@@ -147,9 +145,13 @@ _ROW_KEYS = re.compile(r"^(unnamed.*|index|id|time|timestamp|date|datetime)$", r
 def _extra(row: dict[str, str], known: dict[str, str], node: bool) -> Iterator[tuple[str, float]]:
     """(name, value) of the numeric columns of ``row`` no mapping knows (node's or pod's)."""
     for col, cell in row.items():
-        if not col or col in known or col in _NOT_SERIES or col.startswith("Node") != node:
-            continue
-        if _ROW_KEYS.match(col.strip()):
+        if (
+            not col
+            or col in known
+            or col in _NOT_SERIES
+            or col.startswith("Node") != node
+            or _ROW_KEYS.match(col.strip())
+        ):
             continue
         v = _num(cell)
         if math.isfinite(v):
@@ -232,10 +234,14 @@ def _day_rows(day: Path) -> tuple[list[Row], list[tuple[str, str]]]:
     rows += _edge_rows(metric, services)
     front = metric / "front_service.csv"
     if front.is_file():
+        entry: dict[str, str] = {}  # the service each ServiceName stands for
         with front.open(newline="") as fh:
             for row in csv.DictReader(fh):
                 t = minute(row["Time"])
-                svc = _entry_service(row.get("ServiceName", ""), services, edges)
+                named = row.get("ServiceName", "")
+                if named not in entry:
+                    entry[named] = _entry_service(named, services, edges)
+                svc = entry[named]
                 for col, name in _FRONT_METRICS.items():
                     v = _num(row.get(col))
                     if math.isfinite(v):
@@ -282,7 +288,7 @@ def _edge_rows(metric: Path, services: set[str]) -> list[Row]:
             for row in csv.DictReader(fh):
                 t = minute(row["time"])
                 for col, cell in row.items():
-                    call = None if col in ("time", "timestamp") else _split_call(col, services)
+                    call = None if _ROW_KEYS.match(col) else _split_call(col, services)
                     if call is None:
                         continue
                     caller, callee = call

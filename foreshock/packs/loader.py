@@ -125,12 +125,16 @@ class PackIndex:
                 self._by_metric.setdefault(name, spec)
                 self._by_metric.setdefault(base_name(name), spec)
 
-    def spec(self, kind: str, metric: str) -> MetricSpec:
+    def _pack_spec(self, kind: str, metric: str) -> MetricSpec | None:
+        """The spec a pack gives ``metric``: its resource's pack, else any pack by name."""
         pack = self.packs.get(kind)
         spec = pack.metric(metric) if pack else None
         if spec is None:
             spec = self._by_metric.get(metric) or self._by_metric.get(base_name(metric))
-        return spec or guess_spec(metric)
+        return spec
+
+    def spec(self, kind: str, metric: str) -> MetricSpec:
+        return self._pack_spec(kind, metric) or guess_spec(metric)
 
     def named(self, kind: str, metric: str) -> bool:
         """Whether a pack names ``metric`` (its resource's pack or, by name, another's):
@@ -140,10 +144,7 @@ class PackIndex:
         >>> idx.named("service", "container_cpu_usage_percent"), idx.named("service", "cpu")
         (True, False)
         """
-        pack = self.packs.get(kind)
-        if pack and pack.metric(metric):
-            return True
-        return metric in self._by_metric or base_name(metric) in self._by_metric
+        return self._pack_spec(kind, metric) is not None
 
     def known(self, kind: str, metric: str) -> bool:
         pack = self.packs.get(kind)

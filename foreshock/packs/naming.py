@@ -78,7 +78,10 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 def _words(metric: str) -> list[str]:
     name = re.sub(r"([a-z])([A-Z])", r"\1_\2", family_of(metric))
-    return _WORD.findall(name.lower())
+    words: list[str] = _WORD.findall(name.lower())
+    if "response" in words and "time" in words:
+        words.append("responsetime")
+    return words
 
 
 @lru_cache(maxsize=8192)
@@ -91,8 +94,6 @@ def guess_role(metric: str) -> tuple[str, Bad, str | None]:
     words = _words(metric)
     have = set(words)
     unit = next((u for word, u in _TIME_WORDS.items() if word in have), None)
-    if {"response", "time"} <= have:
-        have.add("responsetime")
     for role, vocabulary in ROLE_WORDS:
         if have & vocabulary:
             if role == "throughput":
@@ -147,10 +148,7 @@ def subject_words(metric: str) -> frozenset[str]:
     >>> sorted(subject_words('http_request_duration_seconds{quantile="0.99"}'))
     ['http', 'latency', 'request']
     """
-    words = _words(metric)
-    if "response" in words and "time" in words:
-        words.append("responsetime")
-    return frozenset(_fold(w) for w in words if w not in _MEASURE) - _MEASURE
+    return frozenset(_fold(w) for w in _words(metric) if w not in _MEASURE) - _MEASURE
 
 
 def same_subject(known: str, role: str, unknown: str) -> bool:

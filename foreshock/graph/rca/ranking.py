@@ -228,7 +228,9 @@ class RootCauseRanker:
         self, resource: str, own: Sequence[Anomaly]
     ) -> tuple[str | None, float, list[str]]:
         """Failure mode of the resource's pack best matched by its anomalies."""
-        kind = self.kind_of(resource, own)
+        return self._best_mode(self.kind_of(resource, own), own)
+
+    def _best_mode(self, kind: str, own: Sequence[Anomaly]) -> tuple[str | None, float, list[str]]:
         pack = self.packs.packs.get(kind)
         if pack is None or not own:
             return None, 0.0, []
@@ -412,8 +414,9 @@ class RootCauseRanker:
             # the symptoms of a failure mode show together: the mode is read from what was
             # still failing when the burst began (a precursor that ended before: only alone)
             now = [a for a in own if ended.get(a.series, math.inf) >= burst] or own
-            mode_name, knowledge, matched = self.best_mode(cand, now)
-            mode = self._mode(self.kind_of(cand, now), mode_name)
+            kind = self.kind_of(cand, now)
+            mode_name, knowledge, matched = self._best_mode(kind, now)
+            mode = self._mode(kind, mode_name)
             # a failure travels up to dependents as latency, errors, saturation... not as a
             # change of traffic: a database whose queries drop because its client broke
             # has not failed, and explains none of the client's symptoms
