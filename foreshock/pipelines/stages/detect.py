@@ -2,8 +2,9 @@
 
 Per batch: look up dense series ids, turn counters into rates (reset-safe), score every
 series against its robust baseline in one vectorised update, keep only the direction the
-pack calls bad (both for metrics no pack knows), calibrate to [0, 1], and let the
-episode decider open and close anomalies.
+pack calls bad (both for metrics no pack knows), calibrate to [0, 1] (a sparse counter of
+bad events is also read as Poisson counts, :mod:`foreshock.detectors.rare_events`, and the
+larger score wins), and let the episode decider open and close anomalies.
 
 Examples
 --------
@@ -30,6 +31,7 @@ from foreshock.detectors.counters import CounterRates
 from foreshock.detectors.decision import EpisodeDecider
 from foreshock.detectors.fleet import RobustBaseline
 from foreshock.detectors.grouped_calibration import GroupedCalibrator
+from foreshock.detectors.rare_events import RareEvents
 from foreshock.detectors.tails import SeriesTails
 from foreshock.packs.loader import PackIndex, load_packs
 from foreshock.pipelines.partitioning import partition_of
@@ -97,6 +99,7 @@ class DetectStage:
         self._bad_arr = np.zeros(0, dtype=np.int64)
         self._resolution_arr = np.zeros(0)
         self.rates = CounterRates()
+        self.rare = RareEvents()
         self.samples = 0
         self.anomalies = 0
 
@@ -133,6 +136,7 @@ class DetectStage:
             + self.decider.state_bytes()
             + self.calibrator.state_bytes()
             + self.tails.state_bytes()
+            + self.rare.state_bytes()
         )
 
     # -- the stage contract --------------------------------------------------------------
@@ -157,9 +161,15 @@ class DetectStage:
             self._group_arr = np.asarray(self._group, dtype=np.int64)
         counter = self._counter_arr[ids]
         floor = self._resolution_arr[ids]  # the pack's smallest change worth attention
+        rare = np.zeros(len(ids))
         if counter.any():
             cids = ids[counter]
             rates = self.rates.update(cids, values[counter], t)
+            dt = self.rates.last_dt
+            # bad events where there were almost none: a Poisson surprise (errors, aborts)
+            rare[counter] = np.where(
+                self._bad_arr[cids] == 1, self.rare.update(cids, rates * dt, dt), 0.0
+            )
             values = values.copy()
             values[counter] = rates
             floor[counter] = np.maximum(
@@ -167,7 +177,7 @@ class DetectStage:
                 CounterRates.poisson_floor(self.detector.level_of(cids), self.rates.last_dt),
             )
         ok = np.isfinite(values)
-        ids, values, floor = ids[ok], values[ok], floor[ok]
+        ids, values, floor, rare = ids[ok], values[ok], floor[ok], rare[ok]
         if ids.size == 0:
             return []
         gapped = self.decider.arrive(ids, t)
@@ -181,7 +191,7 @@ class DetectStage:
         bad = self._bad_arr[ids]
         directed = np.where(bad == 0, np.abs(z_own), np.maximum(z_own * bad, 0.0))
         groups = self._group_arr[ids]
-        scores = self.calibrator.transform(groups, directed)
+        scores = np.maximum(self.calibrator.transform(groups, directed), rare)
         opened, closed = self.decider.update(ids, np.where(warm, scores, 0.0), t)
         # calibration learns what normal looks like: not from series in an episode
         normal = warm & ~self.decider.is_active(ids).astype(bool)
@@ -250,6 +260,7 @@ class DetectStage:
             "calibrator": self.calibrator.params(),
             "decider": self.decider.params(),
             "tails": self.tails.params(),
+            "rare": self.rare.params(),
             "calibration_groups": self.calibration_groups,
         }
 
@@ -263,6 +274,7 @@ class DetectStage:
             "decider": self.decider.state_dict(),
             "tails": self.tails.state_dict(),
             "rates": self.rates.state_dict(),
+            "rare": self.rare.state_dict(),
             "samples": self.samples,
             "anomalies": self.anomalies,
         }
@@ -284,6 +296,7 @@ class DetectStage:
             self.decider.load_state_dict(state["decider"])
             self.tails.load_state_dict(state["tails"])
             self.rates.load_state_dict(state["rates"])
+            self.rare.load_state_dict(state["rare"])
             self.samples, self.anomalies = int(state["samples"]), int(state["anomalies"])
         except (KeyError, TypeError, ValueError) as exc:
             raise SnapshotError(f"detect stage state does not fit: {exc!r}") from None
