@@ -10,18 +10,22 @@ then six, is failing: that is what an availability fault looks like at low traff
 
 Events that arrive at a steady rate follow a Poisson law: the chance of ``k`` or more
 where ``λ`` are expected is at most ``exp(-(λ - k + k ln(k / λ)))`` (the Chernoff bound).
-Each series keeps two decayed sums (half-life ``halflife`` scrapes, two floats): the
-events it counted and the seconds it was watched. The rate it expects is their ratio,
-but never less than *one* event in the time watched — two days without an error are
-evidence of a small rate, two minutes are not, and a series just seen expects a lot.
-``λ`` is that rate times the seconds since the previous reading, so the events counted
-across a collector's gap are compared with the gap's length. The score is ``1 - bound``,
-a probability on the calibrated scores' scale; the detect stage takes the larger of the
-two for the counters this applies to.
+Each series keeps decayed sums (half-life ``halflife`` readings) of the events it counted,
+their squares, its readings and the seconds it was watched, and the sums of its current
+run (eight floats). The rate it expects is events over seconds, but never less than *one*
+event in the time watched — two days without an error are evidence of a small rate, two
+minutes are not, and a series just seen expects a lot. ``λ`` is that rate times the
+seconds since the previous reading, so the events counted across a collector's gap are
+compared with the gap's length. Readings in a row above expectation are one run, tested
+together (3 errors, then 1, where one a day is expected, are one failure). Counts are
+divided by the series' dispersion, the variance over the mean of its counts before the
+run, at least 1 (quasi-Poisson): errors that come in bursts of five are worth a fifth each.
+The score is ``1 - bound``, a probability on the calibrated scores' scale; the detect stage
+takes the larger of the two.
 
 It only speaks where the Poisson law is a fair model and the z-score is not: a *sparse*
-counter (at most ``sparse`` events expected per reading). A busy counter's counts are
-bursty (over-dispersed) and its z-score is sound. The detect stage asks it only for
+counter (at most ``sparse`` events expected per reading). A busy counter's z-score is
+sound. The detect stage asks it only for
 counters whose pack calls a rise bad (errors, aborted connections, evictions): rare calls
 of a quiet endpoint are demand, not failure.
 
@@ -110,9 +114,7 @@ class RareEvents:
         seen = np.isfinite(k) & np.isfinite(dt) & (dt > 0)
         excess = seen & (k > lam) & (lam <= self.sparse) & (lam > 0)
         k, dt = np.where(seen, k, 0.0), np.where(seen, dt, 0.0)
-        # readings in a row above expectation are one run, its events tested together
-        # (3 errors, then 1, where one a day is expected, are one failure, not two blips)
-        run = {
+        run = {  # readings in a row above expectation: one run, its events tested together
             "run_k": k,
             "run_k2": k**2,
             "run_n": np.ones_like(k),

@@ -167,14 +167,14 @@ class DetectStage:
             rates = self.rates.update(cids, values[counter], t)
             dt = self.rates.last_dt
             # bad events where there were almost none: a Poisson surprise (errors, aborts)
-            rare[counter] = np.where(
-                self._bad_arr[cids] == 1, self.rare.update(cids, rates * dt, dt), 0.0
-            )
+            bad_up = self._bad_arr[cids] == 1
+            if bad_up.any():
+                rare_ids = np.flatnonzero(counter)[bad_up]
+                rare[rare_ids] = self.rare.update(cids[bad_up], (rates * dt)[bad_up], dt[bad_up])
             values = values.copy()
             values[counter] = rates
             floor[counter] = np.maximum(
-                floor[counter],
-                CounterRates.poisson_floor(self.detector.level_of(cids), self.rates.last_dt),
+                floor[counter], CounterRates.poisson_floor(self.detector.level_of(cids), dt)
             )
         ok = np.isfinite(values)
         ids, values, floor, rare = ids[ok], values[ok], floor[ok], rare[ok]
