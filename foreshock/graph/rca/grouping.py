@@ -15,12 +15,15 @@ its statistic's label, :func:`~foreshock.packs.model.signal_of`: the p90 and p99
 latency are one) on more than one resource; on
 one resource, once one of them has been anomalous for :data:`LONE_STEPS` of its sampling
 steps; one series alone after ``single_after`` seconds (and as many steps) — a lone blip
-pages nobody — and only if its signal is anomalous in its bulk: a signal seen only in its
-tail statistics (:func:`~foreshock.packs.model.is_tail_statistic`, p90 and above) is a few
-slow requests, never credible alone. Changes of traffic alone (every anomaly of the group
-of role ``throughput``, either direction suspect in its pack) never open one, on one
-resource or on many: they are demand, not a failure — a service that fails under load shows
-its latency, errors or saturation. Anomalies
+pages nobody — or as soon as it opens if the detect stage read it as a counter of bad
+events where there were almost none (:data:`~foreshock.detectors.rare_events.NAME`): errors
+where none were seen for days, in every reading the decider needed to confirm them, are not
+a blip of a noisy series — and only if its signal is anomalous in its bulk: a signal seen
+only in its tail statistics (:func:`~foreshock.packs.model.is_tail_statistic`, p90 and
+above) is a few slow requests, never credible alone. Changes of traffic alone (every
+anomaly of the group of role ``throughput``, either direction suspect in its pack) never
+open one, on one resource or on many: they are demand, not a failure — a service that fails
+under load shows its latency, errors or saturation. Anomalies
 of a series on probation (too young to
 trust its baseline, see :mod:`foreshock.detectors.decision`) are evidence only. An incident
 resolves when all its anomalies have closed and ``resolve_after`` seconds passed quietly.
@@ -70,6 +73,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from foreshock.detectors.rare_events import NAME as RARE_EVENTS
 from foreshock.graph.backends.base import GraphBackend
 from foreshock.graph.rca.ranking import INTRINSIC_ROLES, RootCauseRanker
 from foreshock.packs.model import base_name, is_tail_statistic, signal_of
@@ -335,12 +339,10 @@ class IncidentGrouper:
         bulk = {
             (a.resource, signal_of(a.metric)) for a in counted if not is_tail_statistic(a.metric)
         }
-        lone = [
-            (now - g.since[s], steps[s])
-            for s in g.open_series
-            if s in steps and (s[0], signal_of(s[1])) in bulk
-        ]
-        return any(d >= max(self.single_after, LONE_STEPS * st) for d, st in lone)
+        lone = {s for s in g.open_series if s in steps and (s[0], signal_of(s[1])) in bulk}
+        if any(a.detector == RARE_EVENTS and a.series in lone for a in counted):
+            return True  # errors where there were none: not a noisy series' blip
+        return any(now - g.since[s] >= max(self.single_after, LONE_STEPS * steps[s]) for s in lone)
 
     def _emit(self, g: _Group, now: float) -> list[Incident]:
         if g.opened_at is None:

@@ -31,6 +31,7 @@ from foreshock.detectors.counters import CounterRates
 from foreshock.detectors.decision import EpisodeDecider
 from foreshock.detectors.fleet import RobustBaseline
 from foreshock.detectors.grouped_calibration import GroupedCalibrator
+from foreshock.detectors.rare_events import NAME as RARE_EVENTS
 from foreshock.detectors.rare_events import RareEvents
 from foreshock.detectors.tails import SeriesTails
 from foreshock.packs.loader import PackIndex, load_packs
@@ -191,7 +192,8 @@ class DetectStage:
         bad = self._bad_arr[ids]
         directed = np.where(bad == 0, np.abs(z_own), np.maximum(z_own * bad, 0.0))
         groups = self._group_arr[ids]
-        scores = np.maximum(self.calibrator.transform(groups, directed), rare)
+        calibrated = self.calibrator.transform(groups, directed)
+        scores = np.maximum(calibrated, rare)
         opened, closed = self.decider.update(ids, np.where(warm, scores, 0.0), t)
         # calibration learns what normal looks like: not from series in an episode
         normal = warm & ~self.decider.is_active(ids).astype(bool)
@@ -207,6 +209,8 @@ class DetectStage:
             opened.tolist(), onsets.tolist(), steps.tolist(), young.tolist(), strict=True
         ):
             a = self._anomaly(sid, pos[sid], "open", onset, t, scores, z, values, baseline)
+            if rare[pos[sid]] > calibrated[pos[sid]]:  # read as counts, not as a z-score
+                a.detector = RARE_EVENTS
             a.step = step if np.isfinite(step) else None
             a.probation = bool(prob)
             out.append(a)

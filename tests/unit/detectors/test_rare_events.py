@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from foreshock.detectors.rare_events import RareEvents
+from foreshock.detectors.rare_events import NAME, RareEvents
 from foreshock.pipelines.stages.detect import DetectStage
 from foreshock.schemas.anomaly import Anomaly
 from foreshock.schemas.metrics import MetricBatch
@@ -35,7 +35,8 @@ def _run(increments: list[float], gap_at: int | None = None) -> list[Anomaly]:
 def test_errors_on_a_service_that_had_none_for_two_days_open_an_anomaly() -> None:
     quiet = [0.0] * 576  # two days of five-minute samples without an error
     opened = [a for a in _run([*quiet, 4.0, 6.0, 0.0, 0.0]) if a.state == "open"]
-    assert [(a.metric, a.direction) for a in opened] == [(ERRORS, "up")]
+    # decided by the counts, which the grouper takes as credible alone (test_credibility)
+    assert [(a.metric, a.direction, a.detector) for a in opened] == [(ERRORS, "up", NAME)]
     # 3 errors then 1: one run of excess, tested together (each alone is no alarm)
     assert [a.state for a in _run([*quiet, 3.0, 1.0, 0.0, 0.0])][:1] == ["open"]
 

@@ -9,10 +9,14 @@ seen in its bulk (average, median) it does, after ``single_after``.
 On Nezha's fault-free hours the one incident left was a node's network receive rate read as
 exactly 0 every other minute for six minutes (stale scrapes): a change of traffic alone is
 demand, not a failure, on one resource or on many (a day's traffic rising across the fleet).
+
+A bad-event counter read as counts (errors where there were none for days,
+:mod:`foreshock.detectors.rare_events`) is credible alone as soon as it opens.
 """
 
 from __future__ import annotations
 
+from foreshock.detectors.rare_events import NAME as RARE
 from foreshock.graph.backends.embedded import NetworkXGraph
 from foreshock.graph.rca.grouping import IncidentGrouper
 from foreshock.graph.rca.ranking import RootCauseRanker
@@ -102,3 +106,16 @@ def test_a_traffic_metric_whose_pack_calls_a_drop_bad_is_a_failure() -> None:
     # a consumer processing fewer messages (pack: bad down) has failed, not lost demand
     out = run([an("api", "app_messages_processed_total", 0.0, role="throughput")])
     assert out and out[0].root_cause is not None and out[0].root_cause.resource == "api"
+
+
+def test_errors_read_as_rare_counts_open_an_incident_alone_a_z_score_blip_does_not() -> None:
+    # PetShop, petlistadoptions: no error in two days, then 4 and 6 in two 5-minute steps.
+    # The detect stage read them as counts (a one-in-10^20 run): evidence as strong as a
+    # series held for three steps. The same two steps read as a z-score stay a lone blip.
+    errors = "http_request_errors_total"
+    counted = an("api", errors, 600.0, role="errors").model_copy(update={"detector": RARE})
+    closes = counted.model_copy(update={"state": "closed", "detected_at": 1500.0})
+    (inc, *_) = run([counted, closes])
+    assert inc.candidates[0].resource == "api" and inc.opened_at == counted.detected_at
+    blip = an("api", errors, 600.0, role="errors")
+    assert run([blip, blip.model_copy(update={"state": "closed", "detected_at": 1500.0})]) == []
