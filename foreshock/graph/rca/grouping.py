@@ -15,7 +15,10 @@ its statistic's label, :func:`~foreshock.packs.model.signal_of`: the p90 and p99
 latency are one) on more than one resource; on
 one resource, once one of them has been anomalous for :data:`LONE_STEPS` of its sampling
 steps; one series alone after ``single_after`` seconds (and as many steps) — a lone blip
-pages nobody — or as soon as it opens if the detect stage read it as a counter of bad
+pages nobody — unless it is an order of magnitude off its baseline in a direction its
+pack calls bad (a median latency ×50, a CPU from 5% to 91%: a blip is short *and* small; such a
+series is its own corroboration and waits :data:`LONE_STEPS` steps like two signals of one
+resource), or as soon as it opens if the detect stage read it as a counter of bad
 events where there were almost none (:data:`~foreshock.detectors.rare_events.NAME`): errors
 where none were seen for days, in every reading the decider needed to confirm them, are not
 a blip of a noisy series — and only if its signal is anomalous in its bulk: a signal seen
@@ -106,6 +109,10 @@ class _Group:
 #: many of its sampling steps (and a lone series for ``single_after`` seconds, at least as
 #: many steps): at a 15-second scrape 45 seconds, at a 5-minute step 15 minutes.
 LONE_STEPS = 3.0
+
+#: A lone series this many times off its baseline (or under a this-th of it), the way its
+#: pack calls bad, is not a blip: it waits :data:`LONE_STEPS` steps, not ``single_after``.
+ORDER_OF_MAGNITUDE = 10.0
 
 #: Roles of an open anomaly that do not make a dependent's later anomaly its symptom.
 _NOT_PROPAGATING = INTRINSIC_ROLES | {"throughput"}
@@ -342,7 +349,33 @@ class IncidentGrouper:
         lone = {s for s in g.open_series if s in steps and (s[0], signal_of(s[1])) in bulk}
         if any(a.detector == RARE_EVENTS and a.series in lone for a in counted):
             return True  # errors where there were none: not a noisy series' blip
-        return any(now - g.since[s] >= max(self.single_after, LONE_STEPS * steps[s]) for s in lone)
+        # a blip is short *and* small: a series an order of magnitude off its baseline has
+        # made its case in the steps two signals of one resource need (its step known)
+        latest = {a.series: a for a in counted}  # the episode each series is in now
+        strong = {s for s, a in latest.items() if a.step and self._order_of_magnitude(a)}
+        return any(
+            now - g.since[s]
+            >= (
+                LONE_STEPS * steps[s]
+                if s in strong
+                else max(self.single_after, LONE_STEPS * steps[s])
+            )
+            for s in lone
+        )
+
+    def _order_of_magnitude(self, a: Anomaly) -> bool:
+        """Whether ``a`` is ten times off its baseline (or more) in a direction the pack of
+        its resource calls bad: a latency ×10 up, an availability down to a tenth. A
+        baseline of zero has no order of magnitude (counts from none are the rare-event
+        reading's: :mod:`foreshock.detectors.rare_events`)."""
+        bad = self.ranker.packs.spec(self.graph.kind(a.resource), a.metric).bad
+        if not a.baseline > 0.0 or a.value < 0.0:
+            return False
+        if a.direction == "up" and bad in ("up", "both"):
+            return a.value >= ORDER_OF_MAGNITUDE * a.baseline
+        if a.direction == "down" and bad in ("down", "both"):
+            return ORDER_OF_MAGNITUDE * a.value <= a.baseline
+        return False
 
     def _emit(self, g: _Group, now: float) -> list[Incident]:
         if g.opened_at is None:

@@ -12,6 +12,10 @@ demand, not a failure, on one resource or on many (a day's traffic rising across
 
 A bad-event counter read as counts (errors where there were none for days,
 :mod:`foreshock.detectors.rare_events`) is credible alone as soon as it opens.
+
+A lone series an order of magnitude off its baseline is no blip either: on Nezha a delayed
+service's callers' median went ×49 for three one-minute samples and closed exactly when a
+lone series became credible; it now opens after three of its steps.
 """
 
 from __future__ import annotations
@@ -119,3 +123,36 @@ def test_errors_read_as_rare_counts_open_an_incident_alone_a_z_score_blip_does_n
     assert inc.candidates[0].resource == "api" and inc.opened_at == counted.detected_at
     blip = an("api", errors, 600.0, role="errors")
     assert run([blip, blip.model_copy(update={"state": "closed", "detected_at": 1500.0})]) == []
+
+
+def _lone_minute_episode(ratio: float, hot_steps: int) -> list[Incident]:
+    """One series of a 1-minute step, ``ratio`` times its baseline from t=0, hot for
+    ``hot_steps`` samples and closed after three cooling samples (the decider's)."""
+    a = an("api", lat("p50"), 0.0).model_copy(
+        update={"detected_at": 60.0, "value": 0.008 * ratio, "baseline": 0.008, "step": 60.0}
+    )
+    closed = (hot_steps + 2) * 60.0
+    g = NetworkXGraph(TOPO)
+    grouper = IncidentGrouper(g, RootCauseRanker(g, PACKS))
+    out = grouper.process(a)
+    for t in range(120, int(closed), 60):
+        out += grouper.tick(float(t))
+    out += grouper.process(a.model_copy(update={"state": "closed", "detected_at": closed}))
+    for t in range(int(closed) + 60, 1800, 60):
+        out += grouper.tick(float(t))
+    return out
+
+
+def test_a_lone_series_an_order_of_magnitude_off_opens_in_three_steps_a_small_one_waits() -> None:
+    # Nezha, the recommender's network delay: its callers' median 0.008 s -> 0.42 s for
+    # three one-minute samples, then cooling; the episode closed 300 s after its onset,
+    # exactly when a lone series became credible, and nobody was paged. Fifty times the
+    # baseline is no blip: it is credible after three of its steps.
+    (inc, *_) = _lone_minute_episode(ratio=50.0, hot_steps=3)
+    assert inc.candidates[0].resource == "api" and inc.opened_at == 180.0
+    # the same three minutes at three times the baseline stay a lone blip, and a spike
+    # shorter than three steps too, however large
+    assert _lone_minute_episode(ratio=3.0, hot_steps=3) == []
+    assert _lone_minute_episode(ratio=50.0, hot_steps=1) == []
+    # held longer than ``single_after``, the small one opens as before
+    assert _lone_minute_episode(ratio=3.0, hot_steps=6)
