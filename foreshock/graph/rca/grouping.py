@@ -368,14 +368,12 @@ class IncidentGrouper:
         its resource calls bad: a latency ×10 up, an availability down to a tenth. A
         baseline of zero has no order of magnitude (counts from none are the rare-event
         reading's: :mod:`foreshock.detectors.rare_events`)."""
-        bad = self.ranker.packs.spec(self.graph.kind(a.resource), a.metric).bad
-        if not a.baseline > 0.0 or a.value < 0.0:
+        spec = self.ranker.packs.spec(self.graph.kind(a.resource), a.metric)
+        if not a.baseline > 0.0 or a.value < 0.0 or not spec.suspects(a.direction):
             return False
-        if a.direction == "up" and bad in ("up", "both"):
+        if a.direction == "up":
             return a.value >= ORDER_OF_MAGNITUDE * a.baseline
-        if a.direction == "down" and bad in ("down", "both"):
-            return ORDER_OF_MAGNITUDE * a.value <= a.baseline
-        return False
+        return ORDER_OF_MAGNITUDE * a.value <= a.baseline
 
     def _emit(self, g: _Group, now: float) -> list[Incident]:
         if g.opened_at is None:
