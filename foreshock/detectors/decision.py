@@ -19,6 +19,15 @@ baseline re-learns instead of calling the data after the gap anomalous. For its 
 (:meth:`EpisodeDecider.on_probation`): its anomalies are recorded, but a baseline learned
 from a few dozen samples is no reason to page.
 
+A run at or above ``confirm`` that ends without confirming is a *blip*. Each series
+remembers how many it made (decaying with a half-life of :data:`BLIP_MEMORY`, a day) and
+how large the largest was (the ``size`` passed to :meth:`EpisodeDecider.update`: the
+detect stage's directed z-score). An episode of a series that blips routinely — at least
+:data:`ROUTINE_BLIPS` blips in memory — and is no more than :data:`ROUTINE_SIZE` times its
+largest blip is *routine* (:meth:`EpisodeDecider.routine`): one of its usual excursions
+that happened to last a sample longer. Its anomaly is evidence, but it does not make an
+incident credible.
+
 Examples
 --------
 >>> import numpy as np
@@ -45,6 +54,12 @@ from foreshock.detectors.base import BoolArray, FloatArray, IntArray
 
 #: A gap between two samples longer than this many steps is a gap, not a step.
 GAP_STEPS = 12.0
+#: Half-life, in seconds, of a series' memory of its blips (runs that never confirmed).
+BLIP_MEMORY = 86400.0
+#: A series with this many blips in memory (about that many in its last day) is *routine*.
+ROUTINE_BLIPS = 3.0
+#: ... and an episode at most this many times its largest blip in memory is one of them.
+ROUTINE_SIZE = 2.0
 
 
 class EpisodeDecider:
@@ -76,6 +91,10 @@ class EpisodeDecider:
         self._quiet = np.zeros(0)
         self._onset = np.zeros(0)
         self._active = np.zeros(0, dtype=bool)
+        self._blips = np.zeros(0)
+        self._peak = np.zeros(0)
+        self._usual = np.zeros(0)
+        self._blip_t = np.zeros(0)
 
     def _ensure(self, max_id: int) -> None:
         n = len(self._run)
@@ -92,9 +111,13 @@ class EpisodeDecider:
         self._quiet = np.concatenate([self._quiet, np.zeros(g)])
         self._onset = np.concatenate([self._onset, np.full(g, np.nan)])
         self._active = np.concatenate([self._active, np.zeros(g, dtype=bool)])
+        self._blips = np.concatenate([self._blips, np.zeros(g)])
+        self._peak = np.concatenate([self._peak, np.zeros(g)])
+        self._usual = np.concatenate([self._usual, np.zeros(g)])
+        self._blip_t = np.concatenate([self._blip_t, np.zeros(g)])
 
     def update(
-        self, ids: IntArray, scores: FloatArray, timestamp: float
+        self, ids: IntArray, scores: FloatArray, timestamp: float, size: FloatArray | None = None
     ) -> tuple[IntArray, IntArray]:
         """Feed one calibrated score per id; return (ids opened now, ids closed now)."""
         if ids.size == 0:
@@ -104,10 +127,11 @@ class EpisodeDecider:
         persist, cool = self._needed(ids)
         hi = scores >= self.confirm
         elevated = scores >= self.onset
-        run = self._run[ids]
-        run = np.where(hi, run + 1, np.maximum(run - 1, 0))
+        before = self._run[ids]
+        run = np.where(hi, before + 1, np.maximum(before - 1, 0))
         onset = self._onset[ids]
         active = self._active[ids]
+        self._remember_blips(ids, before, run, hi, active, size, timestamp)
         onset = np.where(elevated & np.isnan(onset), timestamp, onset)
         onset = np.where(~elevated & (run == 0) & ~active, np.nan, onset)
         quiet = np.where(elevated, 0, self._quiet[ids] + 1)
@@ -119,7 +143,42 @@ class EpisodeDecider:
         self._quiet[ids] = quiet
         self._onset[ids] = np.where(closed, np.nan, onset)
         self._active[ids] = active
+        if closed.any():
+            self._peak[ids[closed]] = 0.0
         return ids[opened], ids[closed]
+
+    def _remember_blips(
+        self,
+        ids: IntArray,
+        before: FloatArray,
+        run: FloatArray,
+        hi: BoolArray,
+        active: BoolArray,
+        size: FloatArray | None,
+        now: float,
+    ) -> None:
+        """Track the size of each run; count the runs that ended without confirming
+        (blips) and keep the largest one's size, both decaying with a half-life of
+        :data:`BLIP_MEMORY` seconds (applied when a blip is added or read: blips are rare,
+        and a scrape of many series does not pay for them)."""
+        if size is not None:
+            running = hi | active
+            if running.any():
+                sel = ids[running]
+                self._peak[sel] = np.maximum(self._peak[sel], size[running])
+        blip = (before > 0) & (run == 0) & ~active
+        if blip.any():
+            sel = ids[blip]
+            keep = self._keep(sel, now)
+            self._blips[sel] = self._blips[sel] * keep + 1.0
+            self._usual[sel] = np.maximum(self._usual[sel] * keep, self._peak[sel])
+            self._blip_t[sel] = now
+            self._peak[sel] = 0.0
+
+    def _keep(self, ids: IntArray, now: float) -> FloatArray:
+        """How much of what ``ids`` remember of their blips is left at ``now``."""
+        age = np.maximum(now - self._blip_t[ids], 0.0)
+        return np.asarray(0.5 ** (age / BLIP_MEMORY), dtype=np.float64)
 
     def arrive(self, ids: IntArray, timestamp: float) -> IntArray:
         """Note a sample of each of ``ids`` at ``timestamp`` (learns their steps).
@@ -153,6 +212,30 @@ class EpisodeDecider:
         their anomalies are evidence, not yet a reason to page."""
         return np.asarray(self._seen[ids] < self.mature, dtype=np.bool_)
 
+    def routine(self, ids: IntArray, now: float) -> BoolArray:
+        """Which of ``ids`` are in a run like the ones they make routinely: at least
+        :data:`ROUTINE_BLIPS` blips (runs at or above ``confirm`` that ended without
+        confirming) in memory, and the current run's size (as passed to :meth:`update`)
+        at most :data:`ROUTINE_SIZE` times the largest of them.
+
+        >>> d = EpisodeDecider(persist=2, cool=2)
+        >>> ids = np.array([0])
+        >>> scores = [1.0, 0.0, 0.0] * 4 + [1.0, 1.0]   # four blips, then two in a row
+        >>> for t, p in enumerate(scores):
+        ...     _ = d.update(ids, np.array([p]), float(t), size=np.array([10.0 * p]))
+        >>> d.routine(ids, now=14.0).tolist()
+        [True]
+        >>> d = EpisodeDecider(persist=2, cool=2)
+        >>> for t, p in enumerate(scores):   # the same, but the last run is 5 times larger
+        ...     size = 50.0 if t >= 12 else 10.0 * p
+        ...     _ = d.update(ids, np.array([p]), float(t), size=np.array([size]))
+        >>> d.routine(ids, now=14.0).tolist()
+        [False]
+        """
+        keep = self._keep(ids, now)
+        often = self._blips[ids] * keep >= ROUTINE_BLIPS
+        return np.asarray(often & (self._peak[ids] <= ROUTINE_SIZE * self._usual[ids] * keep))
+
     def _needed(self, ids: IntArray) -> tuple[FloatArray, FloatArray]:
         """The persist and cool counts of each series, in its own time base."""
         step = self._step[ids]
@@ -182,6 +265,10 @@ class EpisodeDecider:
             + self._last_t.nbytes
             + self._step.nbytes
             + self._seen.nbytes
+            + self._blips.nbytes
+            + self._peak.nbytes
+            + self._usual.nbytes
+            + self._blip_t.nbytes
         )
 
     def params(self) -> dict[str, Any]:
@@ -207,6 +294,10 @@ class EpisodeDecider:
             "last_t": self._last_t,
             "step": self._step,
             "seen": self._seen,
+            "blips": self._blips,
+            "peak": self._peak,
+            "usual": self._usual,
+            "blip_t": self._blip_t,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -223,3 +314,7 @@ class EpisodeDecider:
         self._quiet = quiet.astype(np.float64)
         self._onset = onset.astype(np.float64)
         self._active = active.astype(bool)
+        # snapshots from before the blip memory start with none
+        for key in ("blips", "peak", "usual", "blip_t"):
+            arr = np.asarray(state.get(key, np.zeros(len(run))), dtype=np.float64)
+            setattr(self, f"_{key}", arr if arr.shape == run.shape else np.zeros(len(run)))

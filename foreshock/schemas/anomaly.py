@@ -52,6 +52,14 @@ class Anomaly(BaseModel):
         ),
     )
 
+    routine: bool = Field(
+        default=False,
+        description=(
+            "The series often makes short excursions this far that come to nothing (several "
+            "in its last day): evidence, but it does not make an incident credible."
+        ),
+    )
+
     @property
     def series(self) -> tuple[str, str]:
         return (self.resource, self.metric)

@@ -28,7 +28,9 @@ anomaly of the group of role ``throughput``, either direction suspect in its pac
 open one, on one resource or on many: they are demand, not a failure — a service that fails
 under load shows its latency, errors or saturation. Anomalies
 of a series on probation (too young to
-trust its baseline, see :mod:`foreshock.detectors.decision`) are evidence only. An incident
+trust its baseline, see :mod:`foreshock.detectors.decision`), and *routine* ones (a series
+that makes short excursions of that size several times a day, lasting a sample longer this
+time), are evidence only. An incident
 resolves when all its anomalies have closed and ``resolve_after`` seconds passed quietly.
 A group never opened whose anomalies all closed (a blip, a few new log lines) still
 gathers what follows within ``blip_gap`` seconds — a precursor is part of the fault — but
@@ -325,7 +327,7 @@ class IncidentGrouper:
     def _credible(self, g: _Group, now: float) -> bool:
         if any(a.kind == "predicted_exhaustion" for a in g.anomalies):
             return True  # already a decision with hysteresis: page with its lead time
-        counted = [a for a in g.anomalies if a.kind != "log" and not a.probation]
+        counted = [a for a in g.anomalies if a.kind != "log" and not a.probation and not a.routine]
         if all(self._demand(a) for a in counted):
             return False  # traffic alone is demand, not a failure
         # the p90, p95 and p99 of one latency are one signal, not three: series count by

@@ -194,7 +194,7 @@ class DetectStage:
         groups = self._group_arr[ids]
         calibrated = self.calibrator.transform(groups, directed)
         scores = np.maximum(calibrated, rare)
-        opened, closed = self.decider.update(ids, np.where(warm, scores, 0.0), t)
+        opened, closed = self.decider.update(ids, np.where(warm, scores, 0.0), t, directed)
         # calibration learns what normal looks like: not from series in an episode
         normal = warm & ~self.decider.is_active(ids).astype(bool)
         self.calibrator.learn(groups[normal], z_own[normal])
@@ -204,15 +204,22 @@ class DetectStage:
         onsets = self.decider.onset_of(opened)
         steps = self.decider.step_of(opened)
         young = self.decider.on_probation(opened)
+        routine = self.decider.routine(opened, t)
         out = []
-        for sid, onset, step, prob in zip(
-            opened.tolist(), onsets.tolist(), steps.tolist(), young.tolist(), strict=True
+        for sid, onset, step, prob, usual in zip(
+            opened.tolist(),
+            onsets.tolist(),
+            steps.tolist(),
+            young.tolist(),
+            routine.tolist(),
+            strict=True,
         ):
             a = self._anomaly(sid, pos[sid], "open", onset, t, scores, z, values, baseline)
             if rare[pos[sid]] > calibrated[pos[sid]]:  # read as counts, not as a z-score
                 a.detector = RARE_EVENTS
             a.step = step if np.isfinite(step) else None
             a.probation = bool(prob)
+            a.routine = bool(usual)
             out.append(a)
         for sid in closed.tolist():
             out.append(self._anomaly(sid, pos[sid], "closed", t, t, scores, z, values, baseline))
