@@ -216,7 +216,8 @@ class EpisodeDecider:
         """Which of ``ids`` are in a run like the ones they make routinely: at least
         :data:`ROUTINE_BLIPS` blips (runs at or above ``confirm`` that ended without
         confirming) in memory, and the current run's size (as passed to :meth:`update`)
-        at most :data:`ROUTINE_SIZE` times the largest of them.
+        at most :data:`ROUTINE_SIZE` times the largest of them. A decider never given sizes
+        calls nothing routine.
 
         >>> d = EpisodeDecider(persist=2, cool=2)
         >>> ids = np.array([0])
@@ -231,10 +232,16 @@ class EpisodeDecider:
         ...     _ = d.update(ids, np.array([p]), float(t), size=np.array([size]))
         >>> d.routine(ids, now=14.0).tolist()
         [False]
+        >>> d = EpisodeDecider(persist=2, cool=2)
+        >>> for t, p in enumerate(scores):   # no sizes: nothing to compare with
+        ...     _ = d.update(ids, np.array([p]), float(t))
+        >>> d.routine(ids, now=14.0).tolist()
+        [False]
         """
         keep = self._keep(ids, now)
         often = self._blips[ids] * keep >= ROUTINE_BLIPS
-        return np.asarray(often & (self._peak[ids] <= ROUTINE_SIZE * self._usual[ids] * keep))
+        largest = self._usual[ids] * keep  # 0 when no size was ever given: nothing is routine
+        return np.asarray(often & (largest > 0.0) & (self._peak[ids] <= ROUTINE_SIZE * largest))
 
     def _needed(self, ids: IntArray) -> tuple[FloatArray, FloatArray]:
         """The persist and cool counts of each series, in its own time base."""
